@@ -1,0 +1,158 @@
+"""Command line: ``python -m lrsweep data|problems|optimizers|sweep|results|book ...``.
+
+Bad input is reported as one line ``lrsweep: error: ...`` with exit status 2, no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import UsageError
+
+
+def _value(text: str):
+    """--set values: int, float or bool when they look like one, else the string."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), _value(value.strip())
+
+
+def cmd_data(args) -> int:
+    from . import data
+    names = args.names or list(data.DATASETS)
+    for n in names:
+        data.get(n)  # unknown names fail before any work
+    if args.action == "list":
+        for ds in data.DATASETS.values():
+            print(f"{ds.name:14} {ds.label:24} files={len(ds.files)} valid={ds.n_valid}"
+                  f"  download={'yes' if ds.url else 'no (mirror only)'}")
+        return 0
+    ok = True
+    for n in names:
+        try:
+            loc = data.fetch(n) if args.action == "fetch" else data.verify(n)
+        except UsageError as e:
+            print(f"{n:14} {'download':10} FAILED  {e}")
+            ok = False
+            continue
+        status = "ok" if loc.ok else ("MISSING" if loc.source == "missing" else "FAILED")
+        where = loc.directory if loc.directory else "-"
+        print(f"{n:14} {loc.source:10} {status:7} {where}")
+        for p in loc.problems:
+            print(f"    {p}")
+        ok &= loc.ok
+    return 0 if ok else 1
+
+
+def cmd_problems(args) -> int:
+    from . import problems
+    print(f"{'problem':22} {'dataset':14} {'params':>10} {'train FLOPs/example':>20}  description")
+    for p in problems.PROBLEMS.values():
+        print(f"{p.name:22} {p.dataset:14} {problems.n_params(p):>10,} "
+              f"{problems.train_flops(p):>20,}  {p.description}")
+    return 0
+
+
+def cmd_optimizers(args) -> int:
+    from . import optim
+    for o in optim.OPTIMIZERS.values():
+        hp = ", ".join(f"{k}={v}" for k, v in o.defaults.items())
+        print(f"{o.name:20} {o.description}\n{'':20} {hp}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import SweepSpec, run_sweep
+    spec = SweepSpec(args.problem, args.optimizer, args.lr, args.seeds, args.epochs,
+                     dict(args.set or []))
+    table = run_sweep(spec, args.results, executor=args.executor, workers=args.workers,
+                      scheduler=args.scheduler, quiet=args.quiet)
+    if not args.quiet:
+        final = table[table.epoch == table.epoch.max()]
+        print(f"{table.run_id.nunique()} runs in {args.results}; "
+              f"{(final.status == 'diverged').sum()} diverged, {(final.status == 'failed').sum()} failed")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from . import records
+    if not Path(args.dir).is_dir():
+        raise UsageError(f"results directory {args.dir} does not exist")
+    table = records.tidy(records.load_all(Path(args.dir)), args.epochs)
+    if args.format == "csv":
+        table.to_csv(sys.stdout, index=False)
+    else:
+        print(table.drop(columns=["run_id", "hparams"]).to_string(index=False))
+    return 0
+
+
+def cmd_book(args) -> int:
+    from . import book
+    return book.build(params_file=args.params, strict=not args.no_strict)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lrsweep", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="list, verify or fetch datasets")
+    p.add_argument("action", choices=["list", "verify", "fetch"])
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.set_defaults(func=cmd_data)
+
+    sub.add_parser("problems", help="list test problems").set_defaults(func=cmd_problems)
+    sub.add_parser("optimizers", help="list optimizers and their defaults").set_defaults(
+        func=cmd_optimizers)
+
+    p = sub.add_parser("sweep", help="run (or reuse) a learning-rate sweep")
+    p.add_argument("--problem", nargs="+", required=True)
+    p.add_argument("--optimizer", nargs="+", required=True)
+    p.add_argument("--lr", nargs="+", type=float, required=True)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--set", nargs="+", type=_setting, metavar="KEY=VALUE",
+                   help="optimizer hyperparameter or batch_size, e.g. beta2=0.99 adam.eps=1e-6")
+    p.add_argument("--results", default="data/runs", help="record store (default: data/runs)")
+    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--scheduler", help="dask: 'local' for a LocalCluster or tcp://HOST:PORT")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("results", help="print the tidy table of a record store")
+    p.add_argument("dir", nargs="?", default="data/runs")
+    p.add_argument("--format", choices=["csv", "table"], default="table")
+    p.add_argument("--epochs", type=int, help="truncate runs to this budget")
+    p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("book", help="execute the chapters with papermill and build the book")
+    p.add_argument("--params", help="YAML file of per-chapter parameter overrides (a variant book)")
+    p.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
+    p.set_defaults(func=cmd_book)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as e:
+        print(f"lrsweep: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lrsweep: interrupted; finished runs are saved, rerun to resume", file=sys.stderr)
+        return 130

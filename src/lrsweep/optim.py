@@ -1,0 +1,107 @@
+"""Optimizers by name, with every hyperparameter explicit so it can enter the config hash.
+
+``lr`` is the swept quantity. For the learning-rate-free methods (prodigy, dadapt_adam,
+dog) it is a multiplier on the estimated step size whose recommended value is 1.0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    name: str
+    description: str
+    make: Callable[..., torch.optim.Optimizer]   # (params, lr, **hyperparameters)
+    defaults: dict = field(default_factory=dict)
+    train_eval_switch: bool = False              # schedule-free: .train()/.eval() around evaluation
+
+    def resolve(self, overrides: dict) -> dict:
+        """Defaults updated by ``overrides``; unknown keys and wrong types are refused."""
+        unknown = set(overrides) - set(self.defaults)
+        if unknown:
+            allowed = ", ".join(self.defaults) or "none"
+            raise UsageError(f"unknown hyperparameter(s) {', '.join(sorted(unknown))} for "
+                             f"{self.name}; allowed: {allowed}")
+        out = dict(self.defaults)
+        for k, v in overrides.items():
+            want = type(self.defaults[k])
+            if want is bool and not isinstance(v, bool) or want is not bool and isinstance(v, bool):
+                raise UsageError(f"{self.name} {k} must be {want.__name__}, got {v!r}")
+            try:
+                out[k] = want(v)
+            except (TypeError, ValueError):
+                raise UsageError(f"{self.name} {k} must be {want.__name__}, got {v!r}") from None
+        return out
+
+
+def _adam(params, lr, beta1, beta2, eps, weight_decay):
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+
+
+def _adamw(params, lr, beta1, beta2, eps, weight_decay):
+    return torch.optim.AdamW(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+
+
+def _sgd(params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov,
+                           weight_decay=weight_decay)
+
+
+def _prodigy(params, lr, beta1, beta2, eps, weight_decay, d_coef):
+    from prodigyopt import Prodigy
+    return Prodigy(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
+                   d_coef=d_coef)
+
+
+def _dadapt_adam(params, lr, beta1, beta2, eps, weight_decay):
+    from dadaptation import DAdaptAdam
+    return DAdaptAdam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+
+
+def _dog(params, lr, reps_rel, weight_decay):
+    from dog import DoG
+    return DoG(params, lr=lr, reps_rel=reps_rel, weight_decay=weight_decay)
+
+
+def _schedulefree_adamw(params, lr, beta1, beta2, eps, weight_decay, warmup_steps):
+    from schedulefree import AdamWScheduleFree
+    return AdamWScheduleFree(params, lr=lr, betas=(beta1, beta2), eps=eps,
+                             weight_decay=weight_decay, warmup_steps=warmup_steps)
+
+
+_ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+OPTIMIZERS: dict[str, OptimizerSpec] = {o.name: o for o in [
+    OptimizerSpec("adam", "Adam (Kingma & Ba), PyTorch defaults", _adam,
+                  {**_ADAM, "weight_decay": 0.0}),
+    OptimizerSpec("adamw", "AdamW (decoupled weight decay)", _adamw,
+                  {**_ADAM, "weight_decay": 0.01}),
+    OptimizerSpec("sgd", "plain SGD", _sgd, {"weight_decay": 0.0}),
+    OptimizerSpec("sgd_momentum", "SGD with heavy-ball momentum", _sgd,
+                  {"momentum": 0.9, "nesterov": False, "weight_decay": 0.0}),
+    OptimizerSpec("prodigy", "Prodigy (lr-free; lr multiplies its estimate)", _prodigy,
+                  {**_ADAM, "weight_decay": 0.0, "d_coef": 1.0}),
+    OptimizerSpec("dadapt_adam", "D-Adaptation Adam (lr-free; lr multiplies its estimate)",
+                  _dadapt_adam, {**_ADAM, "weight_decay": 0.0}),
+    OptimizerSpec("dog", "DoG (lr-free; lr multiplies its estimate)", _dog,
+                  {"reps_rel": 1e-6, "weight_decay": 0.0}),
+    OptimizerSpec("schedulefree_adamw", "Schedule-Free AdamW (still has an lr)",
+                  _schedulefree_adamw, {**_ADAM, "weight_decay": 0.0, "warmup_steps": 0},
+                  train_eval_switch=True),
+]}
+
+
+def get(name: str) -> OptimizerSpec:
+    if name not in OPTIMIZERS:
+        raise UsageError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name]
+
+
+def build(name: str, params, lr: float, hparams: dict) -> torch.optim.Optimizer:
+    spec = get(name)
+    return spec.make(params, lr, **spec.resolve(hparams))

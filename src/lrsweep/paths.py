@@ -1,0 +1,27 @@
+"""Where things live: the project root, the data cache, the dataset mirror, the published runs.
+
+Environment variables override the defaults so the same code works on a laptop, in CI
+(with ``../shared/data`` beside the clone) and on a cluster with a shared filesystem.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# src/lrsweep/paths.py -> the repository root (the package is installed editable).
+ROOT = Path(__file__).resolve().parents[2]
+PUBLISHED_RUNS = ROOT / "data" / "runs"
+
+
+def data_dir() -> Path:
+    """Directory for downloaded or user-supplied dataset files (``LRSWEEP_DATA``)."""
+    return Path(os.environ.get("LRSWEEP_DATA") or ROOT / "data" / "cache")
+
+
+def mirror_dir() -> Path | None:
+    """Read-only local mirror of the datasets (``LRSWEEP_MIRROR``, else ``../shared/data``)."""
+    env = os.environ.get("LRSWEEP_MIRROR")
+    if env:
+        return Path(env)
+    default = ROOT.parent / "shared" / "data"
+    return default if default.is_dir() else None

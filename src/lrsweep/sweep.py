@@ -1,0 +1,225 @@
+"""A sweep: grid spec -> run configs -> reuse stored records -> compute the missing ones.
+
+Every input is validated before any work starts. Records are written by the driver as
+each run finishes, so killing a sweep loses only the runs in flight, and rerunning it
+computes exactly what is missing.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from . import data, optim, problems, provenance, records, train
+from .config import RunConfig
+from .errors import UsageError
+
+EXECUTORS = ("auto", "inprocess", "processes", "dask")
+
+
+# --------------------------------------------------------------------------- validation
+
+def _list(value, what: str) -> list:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise UsageError(f"{what} must be a list, got {value!r} "
+                         "(with papermill, pass lists as YAML: -y '{\"%s\": [...]}')" % what)
+    value = list(value)
+    if not value:
+        raise UsageError(f"{what} is empty; give at least one value")
+    return value
+
+
+def _names(value, what: str, registry: dict) -> tuple[str, ...]:
+    for v in _list(value, what):
+        if v not in registry:
+            raise UsageError(f"unknown {what[:-1]} {v!r}; allowed: {', '.join(registry)}")
+    return tuple(dict.fromkeys(value))
+
+
+def _positive_int(v, what: str, minimum: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise UsageError(f"{what} must be an integer >= {minimum}, got {v!r}")
+    return v
+
+
+def _lrs(value) -> tuple[float, ...]:
+    out = []
+    for v in _list(value, "lrs"):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise UsageError(f"every lr must be a finite number > 0, got {v!r}")
+        out.append(float(v))
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """problems x optimizers x lrs x seeds, each trained for ``epochs`` epochs.
+
+    ``settings`` overrides optimizer hyperparameters and the batch size: ``{"beta2": 0.99}``
+    applies to every optimizer of the sweep that has a beta2, ``{"adam.beta2": 0.99}`` to
+    Adam only, ``{"batch_size": 64}`` to every run."""
+    problems: tuple[str, ...]
+    optimizers: tuple[str, ...]
+    lrs: tuple[float, ...]
+    seeds: tuple[int, ...]
+    epochs: int
+    settings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "problems", _names(self.problems, "problems", problems.PROBLEMS))
+        set_(self, "optimizers", _names(self.optimizers, "optimizers", optim.OPTIMIZERS))
+        set_(self, "lrs", _lrs(self.lrs))
+        set_(self, "seeds", tuple(dict.fromkeys(
+            _positive_int(s, "every seed", 0) for s in _list(self.seeds, "seeds"))))
+        set_(self, "epochs", _positive_int(self.epochs, "epochs", 1))
+        if not isinstance(self.settings, dict):
+            raise UsageError(f"settings must be a mapping of name to value, got {self.settings!r}")
+        self.hparams_for  # resolves every optimizer now, so a bad key fails before any work
+
+    @property
+    def batch_size(self) -> int | None:
+        bs = self.settings.get("batch_size")
+        return None if bs is None else _positive_int(bs, "batch_size", 1)
+
+    @property
+    def hparams_for(self) -> dict[str, dict]:
+        known = {k for o in self.optimizers for k in optim.get(o).defaults}
+        per: dict[str, dict] = {o: {} for o in self.optimizers}
+        for key, value in self.settings.items():
+            if key == "batch_size":
+                continue
+            opt_name, _, name = key.rpartition(".")
+            if opt_name:
+                if opt_name not in per:
+                    raise UsageError(f"setting {key!r} names optimizer {opt_name!r}, which is not "
+                                     f"in this sweep ({', '.join(self.optimizers)})")
+                per[opt_name][name] = value
+            elif name not in known:
+                raise UsageError(f"unknown setting {key!r}; allowed: batch_size, "
+                                 f"{', '.join(sorted(known))} (or OPTIMIZER.NAME)")
+            else:
+                for o in self.optimizers:
+                    if name in optim.get(o).defaults:
+                        per[o].setdefault(name, value)
+        return {o: optim.get(o).resolve(h) for o, h in per.items()}
+
+    def configs(self) -> list[RunConfig]:
+        hp = self.hparams_for
+        return [RunConfig(p, o, lr, s, self.batch_size or problems.get(p).batch_size,
+                          tuple(sorted(hp[o].items())))
+                for p in self.problems for o in self.optimizers for s in self.seeds for lr in self.lrs]
+
+
+# --------------------------------------------------------------------------- executing
+
+def execute(cfg: RunConfig, epochs: int, threads: int | None = None, progress: bool = False) -> dict:
+    """Train one run and return its complete record (nothing is written here)."""
+    if threads:
+        torch.set_num_threads(threads)
+    result = train.train_run(cfg, epochs, progress=progress)
+    return records.make(cfg, result, provenance.collect())
+
+
+def _inprocess(todo, epochs, threads, progress) -> Iterator[dict]:
+    for cfg in todo:
+        yield execute(cfg, epochs, threads, progress)
+
+
+def _processes(todo, epochs, workers) -> Iterator[dict]:
+    # spawn: a forked child would inherit the parent's OpenMP thread pool in a bad state
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = [pool.submit(execute, cfg, epochs, 1) for cfg in todo]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _dask(todo, epochs, scheduler) -> Iterator[dict]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    except ImportError:
+        raise UsageError("the dask executor needs dask[distributed] (pip install 'dask[distributed]')")
+    if scheduler == "local":
+        client = Client(LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1,
+                                     dashboard_address=None))
+    else:
+        try:
+            client = Client(scheduler, timeout=10)
+        except OSError as e:
+            raise UsageError(f"cannot reach dask scheduler {scheduler}: {e}") from None
+    try:
+        futures = [client.submit(execute, cfg, epochs, 1, pure=False) for cfg in todo]
+        for _, rec in dask_completed(futures, with_results=True):
+            yield rec
+    finally:
+        client.close()
+        if scheduler == "local":
+            client.cluster.close()
+
+
+def plan(spec: SweepSpec, results_dir: Path) -> tuple[list[dict], list[RunConfig]]:
+    """Stored records that answer the spec, and the configs still to run."""
+    done, todo = [], []
+    for cfg in spec.configs():
+        rec = records.lookup(results_dir, cfg, spec.epochs)
+        (done.append(rec) if rec is not None else todo.append(cfg))
+    return done, todo
+
+
+def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executor: str = "auto",
+              workers: int | None = None, scheduler: str | None = None,
+              quiet: bool = False) -> pd.DataFrame:
+    """Reuse what is stored, compute what is missing, return the spec's tidy table
+    (one row per run x epoch, epoch 0 = before training)."""
+    results_dir = Path(results_dir)
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
+    if scheduler is not None:
+        executor = "dask"
+    if executor == "dask" and scheduler is None:
+        scheduler = "local"
+    if workers is not None:
+        _positive_int(workers, "workers", 1)
+    done, todo = plan(spec, results_dir)
+    if todo:  # verify (or fetch) data before any training starts
+        for name in dict.fromkeys(problems.get(c.problem).dataset for c in todo):
+            data.require(name)
+    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    if executor == "auto":
+        executor = "processes" if workers > 1 else "inprocess"
+    if executor == "inprocess":
+        stream = _inprocess(todo, spec.epochs, None, progress=not quiet)
+    elif executor == "processes":
+        stream = _processes(todo, spec.epochs, workers)
+    else:
+        stream = _dask(todo, spec.epochs, scheduler)
+    counts = {"cached": len(done), "computed": 0, "diverged": 0, "failed": 0}
+    bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="sweep", unit="run",
+               disable=quiet, dynamic_ncols=True)
+    with bar:
+        bar.set_postfix(counts)
+        for rec in stream:
+            records.write(results_dir, rec)
+            done.append(rec)
+            counts["computed"] += 1
+            if rec["status"] in ("diverged", "failed"):
+                counts[rec["status"]] += 1
+            bar.update()
+            bar.set_postfix(counts)
+    failed = [r for r in done if r["status"] == "failed"]
+    if failed and not quiet:
+        print(f"{len(failed)} run(s) failed, e.g. {failed[0]['config']}: {failed[0]['message']}")
+    return records.tidy(done, spec.epochs)

@@ -1,0 +1,108 @@
+"""Training one run: in-memory tensors, randperm batches, per-epoch evaluation, divergence stop.
+
+Common random numbers: the seed alone fixes the initialisation and, per epoch, the batch
+order and augmentation, so every lr (and optimizer) sees the same data in the same order.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import data, optim, problems
+from .config import RunConfig
+
+EVAL_BATCH = 2000
+# A run has diverged once a minibatch loss is non-finite or this many times its initial loss.
+DIVERGENCE_FACTOR = 100.0
+DIVERGENCE_CHECK_EVERY = 50   # steps between host syncs for the divergence check
+METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Independent stream per (seed, epoch), so an epoch's batches do not depend on the budget."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{epoch}".encode(), digest_size=8).digest(), "big") >> 1
+
+
+def train_eval_subset(splits: data.Splits) -> tuple[torch.Tensor, torch.Tensor]:
+    """Evenly strided training subset, as large as the validation set, for the train metrics."""
+    x, y = splits.train
+    step = max(1, len(y) // len(splits.valid[1]))
+    return x[::step][: len(splits.valid[1])], y[::step][: len(splits.valid[1])]
+
+
+@torch.no_grad()
+def evaluate(model, problem, x, y) -> tuple[float, float]:
+    """Mean cross-entropy (without the L2 term) and accuracy."""
+    loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+    for i in range(0, len(y), EVAL_BATCH):
+        logits = model(problem.prepare(x[i:i + EVAL_BATCH]))
+        yb = y[i:i + EVAL_BATCH]
+        loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+        correct += (logits.argmax(1) == yb).sum()
+    return loss_sum.item() / len(y), correct.item() / len(y)
+
+
+def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False) -> dict:
+    """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
+    an exception inside training becomes ``status='failed'`` rather than ending a sweep."""
+    start = time.perf_counter()
+    problem = problems.get(cfg.problem)
+    splits = data.load(problem.dataset)
+    curves: dict[str, list] = {"epoch": [], **{m: [] for m in METRICS}}
+    result = {"status": "ok", "diverged_epoch": None, "message": None, "curves": curves}
+    try:
+        _train(cfg, epochs, problem, splits, curves, result, progress)
+    except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
+        result.update(status="failed", message=f"{type(e).__name__}: {e}")
+    result["epochs"] = curves["epoch"][-1] if curves["epoch"] else 0
+    result["wall_time_s"] = time.perf_counter() - start
+    result["data"] = splits.provenance
+    return result
+
+
+def _train(cfg, epochs, problem, splits, curves, result, progress):
+    model = problem.build(torch.Generator().manual_seed(cfg.seed))
+    opt = optim.build(cfg.optimizer, model.parameters(), cfg.lr, dict(cfg.hparams))
+    switch = optim.get(cfg.optimizer).train_eval_switch
+    x, y = splits.train
+    evals = {"train": train_eval_subset(splits), "valid": splits.valid, "test": splits.test}
+
+    def record(epoch):
+        model.eval()
+        if switch:
+            opt.eval()
+        curves["epoch"].append(epoch)
+        for name, (ex, ey) in evals.items():
+            loss, acc = evaluate(model, problem, ex, ey)
+            curves[f"{name}_loss"].append(loss)
+            curves[f"{name}_acc"].append(acc)
+        model.train()
+        if switch:
+            opt.train()
+
+    record(0)
+    limit = DIVERGENCE_FACTOR * curves["train_loss"][0]
+    steps = len(y) // cfg.batch_size  # the last partial batch is dropped, as in DeepOBS
+    for epoch in tqdm(range(1, epochs + 1), desc=f"{cfg.optimizer} lr={cfg.lr:.3g}",
+                      leave=False, disable=not progress):
+        g = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
+        perm = torch.randperm(len(y), generator=g)
+        worst = torch.zeros(())
+        for i in range(steps):
+            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            logits = model(problem.prepare(x[idx], g))
+            loss = F.cross_entropy(logits, y[idx])
+            opt.zero_grad(set_to_none=True)
+            (loss + problem.regularizer(model)).backward()
+            opt.step()
+            worst = torch.maximum(worst, loss.detach())  # NaN propagates
+            if (i + 1) % DIVERGENCE_CHECK_EVERY == 0 or i == steps - 1:
+                if not worst.item() <= limit:
+                    result.update(status="diverged", diverged_epoch=epoch,
+                                  message=f"minibatch loss {worst.item():.4g} > {limit:.4g} or non-finite")
+                    return
+        record(epoch)
