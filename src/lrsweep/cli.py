@@ -102,7 +102,7 @@ def cmd_results(args) -> int:
 
 def cmd_book(args) -> int:
     from . import book
-    return book.build(params_file=args.params, strict=not args.no_strict)
+    return book.build(params_file=args.params, strict=not args.no_strict, out=args.out)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -141,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("book", help="execute the chapters with papermill and build the book")
     p.add_argument("--params", help="YAML file of per-chapter parameter overrides (a variant book)")
+    p.add_argument("--out", help="build folder (default: _build); pages land in OUT/html")
     p.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
     p.set_defaults(func=cmd_book)
     return ap

@@ -206,7 +206,8 @@ def _read_cifar_jpeg(d: Path) -> tuple[np.ndarray, ...]:
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """The official CIFAR-10 python release is pickled; allow only plain numpy arrays."""
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               ("_codecs", "encode")}  # how protocol-2 pickles store raw bytes
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:

@@ -1,0 +1,85 @@
+"""Build the book: stage the sources in _build/book, execute every chapter there with
+papermill (parameters: the published defaults, or overrides from a YAML file), then let
+Jupyter Book render it with execution off and Sphinx warnings as errors."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from . import paths
+from .errors import UsageError
+
+SOURCES = ["_config.yml", "_toc.yml", "intro.md", "references.md", "references.bib"]
+
+
+def chapters() -> list[Path]:
+    return sorted((paths.ROOT / "chapters").glob("*.ipynb"))
+
+
+def read_params(params_file: str | None) -> dict[str, dict]:
+    if params_file is None:
+        return {}
+    with open(params_file) as fh:
+        params = yaml.safe_load(fh) or {}
+    known = {c.stem for c in chapters()}
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise UsageError(f"{params_file}: expected a mapping of chapter name to parameters")
+    if unknown := set(params) - known:
+        raise UsageError(f"{params_file}: unknown chapter(s) {', '.join(sorted(unknown))}; "
+                         f"allowed: {', '.join(sorted(known))}")
+    return params
+
+
+def execute(notebook: Path, output: Path, parameters: dict) -> None:
+    """Run one chapter with papermill, from the repository root (so relative paths in
+    parameters mean the same as on the command line)."""
+    import papermill
+    papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
+                               cwd=str(paths.ROOT), kernel_name="python3", progress_bar=False,
+                               log_output=True)
+    if parameters:  # show the parameters that were used, not the defaults they replaced
+        import nbformat
+        nb = nbformat.read(output, as_version=4)
+        for cell in nb.cells:
+            if "parameters" in cell.metadata.get("tags", []):
+                cell.metadata["tags"].append("remove-cell")
+        nbformat.write(nb, output)
+
+
+def stage(params: dict[str, dict], dest: Path) -> Path:
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "chapters").mkdir(parents=True)
+    for name in SOURCES:
+        shutil.copy2(paths.ROOT / name, dest / name)
+    for md in (paths.ROOT / "chapters").glob("*.md"):
+        shutil.copy2(md, dest / "chapters" / md.name)
+    for nb in chapters():
+        print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
+        execute(nb, dest / "chapters" / nb.name, params.get(nb.stem, {}))
+    return dest
+
+
+def build(params_file: str | None = None, strict: bool = True, out: Path | None = None) -> int:
+    """Stage, execute and render into ``out`` (default ``_build``): the pages land in
+    ``out/html``, the executed sources in ``out/book``."""
+    params = read_params(params_file)
+    out = Path(out or paths.ROOT / "_build").resolve()
+    src = stage(params, out / "book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    # jupyter-book writes to <path-output>/_build/html; keep everything under `out`
+    cmd = [str(jb), "build", str(src), "--path-output", str(out / "jb"), "--keep-going"]
+    if strict:
+        cmd += ["-W", "-n"]
+    rc = subprocess.run(cmd).returncode
+    if rc == 0:
+        html = out / "html"
+        if html.exists():
+            shutil.rmtree(html)
+        shutil.move(out / "jb" / "_build" / "html", html)
+        print(f"\nThe book is at {html / 'index.html'}")
+    return rc

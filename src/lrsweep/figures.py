@@ -1,0 +1,47 @@
+"""Figures in one house style."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from .analysis import DEFAULT_LR
+
+OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD-momentum",
+                    "prodigy": "Prodigy", "dadapt_adam": "D-Adapt Adam", "dog": "DoG",
+                    "schedulefree_adamw": "Schedule-Free AdamW"}
+
+
+def style() -> None:
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+
+
+def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "range") -> plt.Figure:
+    """Accuracy against lr (log axis), one panel per problem, one line per optimizer: the
+    mean over seeds with a band over seeds (``range``: min to max); x marks runs that
+    diverged (counted at chance accuracy); the dashed line is the default lr 0.001."""
+    style()
+    d = final.assign(optimizer=final["optimizer"].map(lambda o: OPTIMIZER_LABELS.get(o, o)))
+    probs = list(dict.fromkeys(d["problem"]))
+    fig, axes = plt.subplots(1, len(probs), figsize=(5.2 * len(probs), 3.8), squeeze=False,
+                             sharey=True, layout="constrained")
+    order = [v for k, v in OPTIMIZER_LABELS.items() if k in set(final["optimizer"])]
+    order += sorted(set(d["optimizer"]) - set(order))
+    errorbar = ("pi", 100) if band == "range" else band
+    for ax, prob in zip(axes[0], probs):
+        sub = d[d["problem"] == prob]
+        sns.lineplot(sub, x="lr", y=metric, hue="optimizer", hue_order=order, marker="o",
+                     errorbar=errorbar, ax=ax, legend=True)
+        bad = sub[sub["diverged"]]
+        if len(bad):
+            ax.scatter(bad["lr"], bad[metric], marker="x", color="black", zorder=5,
+                       label="diverged")
+        ax.axvline(DEFAULT_LR, color="grey", ls="--", lw=1, label=f"default lr {DEFAULT_LR:g}")
+        ax.set(xscale="log", title=prob, xlabel="learning rate",
+               ylabel=metric.replace("_acc", " accuracy").replace("_", " "))
+    legend = {}
+    for ax in axes[0]:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+        ax.get_legend().remove()
+    fig.legend(legend.values(), legend.keys(), loc="outside right center", frameon=False)
+    return fig

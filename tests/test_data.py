@@ -1,0 +1,126 @@
+import gzip
+import io
+import pickle
+import shutil
+import tarfile
+
+import numpy as np
+import pytest
+
+from lrsweep import data
+from lrsweep.errors import UsageError
+
+
+@pytest.fixture
+def local_mnist(tmp_path, monkeypatch):
+    """A private copy of the MNIST files as LRSWEEP_DATA, with no mirror behind it."""
+    src = data.verify("mnist").directory
+    dst = tmp_path / "mnist"
+    shutil.copytree(src, dst)
+    monkeypatch.setenv("LRSWEEP_DATA", str(tmp_path))
+    monkeypatch.setenv("LRSWEEP_MIRROR", str(tmp_path / "no-mirror"))
+    return dst
+
+
+def test_mirror_verifies():
+    loc = data.verify("mnist")
+    assert loc.ok and loc.source in ("mirror", "data dir")
+
+
+def test_local_copy_verifies_and_is_preferred(local_mnist):
+    loc = data.verify("mnist")
+    assert loc.ok and loc.source == "data dir" and loc.directory == local_mnist
+
+
+def test_regzipped_file_still_verifies(local_mnist):
+    """The checksum is of the decompressed bytes, so a different gzip of the same data passes."""
+    f = local_mnist / "t10k-labels-idx1-ubyte.gz"
+    raw = gzip.decompress(f.read_bytes())
+    f.write_bytes(gzip.compress(raw, compresslevel=1, mtime=0))
+    assert data.verify("mnist").ok
+
+
+def test_corrupted_file_is_named_with_both_checksums(local_mnist):
+    f = local_mnist / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(f.read_bytes()))
+    raw[100] ^= 0xFF
+    f.write_bytes(gzip.compress(bytes(raw)))
+    loc = data.verify("mnist")
+    assert not loc.ok
+    [problem] = loc.problems
+    expected = next(x.digest for x in data.DATASETS["mnist"].files if x.name == f.name)
+    actual = data.checksum(f, data.DataFile(f.name, expected))
+    assert str(f) in problem and expected in problem and actual in problem and actual != expected
+    with pytest.raises(UsageError, match="checksum mismatch"):
+        data.require("mnist")
+
+
+def test_missing_file_is_reported(local_mnist, monkeypatch):
+    (local_mnist / "train-labels-idx1-ubyte.gz").unlink()
+    monkeypatch.setattr(data.urllib.request, "urlopen", _offline)
+    loc = data.verify("mnist")
+    assert loc.source == "missing" and "train-labels-idx1-ubyte.gz" in loc.problems[0]
+    with pytest.raises(UsageError, match="cannot download"):
+        data.require("mnist")
+
+
+def _offline(*args, **kwargs):
+    raise data.urllib.error.URLError("network unreachable")
+
+
+def test_unknown_dataset():
+    with pytest.raises(UsageError, match="allowed: mnist, fashion_mnist"):
+        data.get("imagenet")
+
+
+def test_idx_reader_matches_header():
+    s = data.load("mnist")
+    assert s.train[0].shape == (50_000, 1, 28, 28) and s.valid[0].shape == (10_000, 1, 28, 28)
+    assert s.test[0].shape == (10_000, 1, 28, 28)
+    assert 0.0 <= s.train[0].min() and s.train[0].max() <= 1.0
+    assert set(s.test[1].unique().tolist()) == set(range(10))
+
+
+def test_validation_split_is_deterministic_and_disjoint():
+    a = data.validation_indices(60_000, 10_000)
+    b = data.validation_indices(60_000, 10_000)
+    assert np.array_equal(a, b) and len(np.unique(a)) == 10_000
+    assert a.min() >= 0 and a.max() < 60_000
+    # spread over the whole training set, not a block at one end
+    assert (a < 30_000).mean() == pytest.approx(0.5, abs=0.05)
+    s = data.load("mnist")
+    n = len(s.train[1]) + len(s.valid[1])
+    assert n == 60_000
+
+
+# ----------------------------------------------------------------- official CIFAR-10 pickles
+
+def _cifar_archive(path, payload=None):
+    rng = np.random.default_rng(0)
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            obj = payload or {b"data": rng.integers(0, 255, (4, 3072), dtype=np.uint8),
+                              b"labels": [0, 1, 2, 3]}
+            blob = pickle.dumps(obj, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+
+
+def test_cifar_python_reader_accepts_numpy_batches(tmp_path):
+    _cifar_archive(tmp_path / "cifar-10-python.tar.gz")
+    xtr, ytr, xte, yte = data._read_cifar_python(tmp_path)
+    assert xtr.shape == (20, 3, 32, 32) and xte.shape == (4, 3, 32, 32)
+    assert ytr.tolist()[:4] == [0, 1, 2, 3]
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_cifar_python_reader_refuses_arbitrary_objects(tmp_path, capsys):
+    _cifar_archive(tmp_path / "cifar-10-python.tar.gz", payload={b"data": _Evil(), b"labels": []})
+    with pytest.raises(UsageError, match=r"refusing to unpickle (__builtin__|builtins)\.print"):
+        data._read_cifar_python(tmp_path)
+    assert "pwned" not in capsys.readouterr().out

@@ -1,0 +1,87 @@
+"""Bad input: a one-line error naming what is allowed, exit 2, no traceback, nothing written."""
+import subprocess
+import sys
+
+import pytest
+
+from lrsweep import UsageError
+from lrsweep.sweep import SweepSpec
+
+GOOD = ["--problem", "mnist_logreg", "--optimizer", "adam", "--lr", "0.001", "--epochs", "1"]
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lrsweep", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def replace(flag, *values):
+    i = GOOD.index(flag)
+    return GOOD[:i + 1] + list(values) + GOOD[i + 2:]
+
+
+@pytest.mark.parametrize("args, message", [
+    (replace("--problem", "mnist_resnet"), "unknown problem 'mnist_resnet'; allowed: mnist_logreg"),
+    (replace("--optimizer", "adamax"), "unknown optimizer 'adamax'; allowed: adam, adamw"),
+    (replace("--lr", "0"), "every lr must be a finite number > 0, got 0.0"),
+    (replace("--lr", "-0.1"), "every lr must be a finite number > 0"),
+    (replace("--lr", "nan"), "every lr must be a finite number > 0"),
+    (replace("--epochs", "0"), "epochs must be an integer >= 1, got 0"),
+    (GOOD + ["--set", "gamma=3"], "unknown setting 'gamma'; allowed: batch_size, beta1"),
+    (GOOD + ["--set", "batch_size=-5"], "batch_size must be an integer >= 1"),
+])
+def test_sweep_refuses_bad_input(tmp_path, args, message):
+    r = cli("sweep", *args, "--results", str(tmp_path / "runs"), "--quiet")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"lrsweep: error: {r.stderr.split('error: ', 1)[1].strip()}"]
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("args", [replace("--epochs", "1.5"), replace("--lr", "fast"),
+                                  ["--problem", "mnist_logreg", "--epochs", "1"]])
+def test_argparse_errors_are_clean(tmp_path, args):
+    r = cli("sweep", *args, "--results", str(tmp_path / "runs"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "error:" in r.stderr
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(lrs="[0.001, 0.01]"), "lrs must be a list"),       # papermill -p gives a string
+    (dict(lrs=[]), "lrs is empty"),
+    (dict(problems="mnist_mlp"), "problems must be a list"),
+    (dict(seeds=[0.5]), "every seed must be an integer"),
+    (dict(seeds=[True]), "every seed must be an integer"),
+    (dict(epochs=2.0), "epochs must be an integer"),
+    (dict(lrs=[True]), "every lr must be a finite number"),
+    (dict(settings={"sgd_momentum.momentum": 0.5}), "names optimizer 'sgd_momentum', which is not"),
+    (dict(settings={"adam.beta2": "high"}), "adam beta2 must be float"),
+])
+def test_spec_validates_types(kwargs, message):
+    base = dict(problems=["mnist_logreg"], optimizers=["adam"], lrs=[1e-3], seeds=[0], epochs=1)
+    with pytest.raises(UsageError, match=message):
+        SweepSpec(**{**base, **kwargs})
+
+
+def test_data_verify_cli_lists_each_dataset():
+    r = cli("data", "verify", "mnist", "fashion_mnist")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert [l.split()[0] for l in lines] == ["mnist", "fashion_mnist"]
+    assert all(" ok " in l for l in lines)
+
+
+def test_data_verify_cli_fails_on_missing(tmp_path):
+    env_cmd = [sys.executable, "-m", "lrsweep", "data", "verify", "mnist"]
+    import os
+    env = {**os.environ, "LRSWEEP_DATA": str(tmp_path), "LRSWEEP_MIRROR": str(tmp_path / "none")}
+    r = subprocess.run(env_cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 1 and "MISSING" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_results_cli_prints_csv(tmp_path):
+    r = cli("sweep", *GOOD, "--results", str(tmp_path), "--quiet", "--executor", "inprocess")
+    assert r.returncode == 0, r.stderr
+    out = cli("results", str(tmp_path), "--format", "csv")
+    header, *rows = out.stdout.strip().splitlines()
+    assert header.startswith("problem,optimizer,lr,seed,epoch,status,train_loss")
+    assert len(rows) == 2 and rows[0].split(",")[4] == "0"

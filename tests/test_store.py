@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from lrsweep import records, sweep, train
+from lrsweep.sweep import SweepSpec, run_sweep
+
+SPEC = dict(problems=["mnist_logreg"], optimizers=["adam", "sgd_momentum"], lrs=[1e-3, 1e-1],
+            seeds=[0], epochs=1)
+
+
+@pytest.fixture
+def count_training(monkeypatch):
+    calls = []
+    real = train.train_run
+
+    def counting(cfg, epochs, **kw):
+        calls.append((cfg, epochs))
+        return real(cfg, epochs, **kw)
+    monkeypatch.setattr(train, "train_run", counting)
+    return calls
+
+
+def test_records_round_trip_and_second_sweep_trains_nothing(tmp_path, small_data, count_training):
+    first = run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    assert len(count_training) == 4
+    files = sorted(tmp_path.glob("*/*.json"))
+    assert len(files) == 4 and not list(tmp_path.rglob("*.tmp"))
+    rec = json.loads(files[0].read_text())
+    assert rec["run_id"] == files[0].stem and rec["schema"] == records.SCHEMA
+    assert {"git", "packages", "cpu", "threads", "device"} <= set(rec["provenance"])
+    assert rec["data"]["checksums"] and rec["wall_time_s"] > 0
+
+    again = run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    assert len(count_training) == 4  # nothing retrained
+    assert again.equals(first)
+    loaded = records.tidy(records.load_all(tmp_path))
+    assert loaded.equals(first)
+
+
+def test_tidy_table_columns_and_epoch_zero(tmp_path, small_data):
+    table = run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    for col in ["problem", "optimizer", "lr", "seed", "epoch", "status", "train_loss",
+                "valid_loss", "valid_acc", "test_loss", "test_acc"]:
+        assert col in table.columns
+    assert sorted(table.epoch.unique()) == [0, 1] and len(table) == 8
+
+
+def test_longer_record_serves_shorter_budget(tmp_path, small_data, count_training):
+    run_sweep(SweepSpec(**{**SPEC, "epochs": 2}), tmp_path, executor="inprocess", quiet=True)
+    assert len(count_training) == 4
+    short = run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    assert len(count_training) == 4 and short.epoch.max() == 1
+    # and a shorter record never replaces a longer one
+    rec = records.load_all(tmp_path)[0]
+    cut = {**rec, "epochs": 1, "curves": {k: v[:2] for k, v in rec["curves"].items()}}
+    records.write(tmp_path, cut)
+    assert records.read(records.path_for(tmp_path, sweep.RunConfig.from_dict(rec["config"])))["epochs"] == 2
+
+
+def test_failed_runs_are_retried(tmp_path, small_data):
+    [cfg] = SweepSpec(["mnist_logreg"], ["adam"], [1e-3], [0], 1).configs()
+    rec = records.make(cfg, {"status": "failed", "message": "boom", "diverged_epoch": None,
+                             "epochs": 0, "curves": {}}, {})
+    records.write(tmp_path, rec)
+    assert records.lookup(tmp_path, cfg, 1) is None
+    run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3], [0], 1), tmp_path, quiet=True)
+    assert records.lookup(tmp_path, cfg, 1)["status"] == "ok"
+
+
+def test_corrupt_or_foreign_json_is_ignored(tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "a.json").write_text("{not json")
+    (tmp_path / "p" / "b.json").write_text(json.dumps({"schema": 999}))
+    assert records.load_all(tmp_path) == []
