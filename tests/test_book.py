@@ -1,0 +1,107 @@
+"""End to end: the chapter through papermill with tiny parameters, the book built from
+that execution with Sphinx warnings as errors, and the pages checked in a real browser."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lrsweep import analysis, paths, records, report
+
+pytestmark = pytest.mark.slow
+TINY = {"problems": ["mnist_logreg"], "optimizers": ["adam", "sgd_momentum"],
+        "lrs": [0.001, 0.1], "seeds": [0], "epochs": 1}
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("book")
+
+
+@pytest.fixture(scope="module")
+def built(workdir):
+    """The book built by the CLI with the tiny parameters (a variant book)."""
+    runs = workdir / "runs"
+    params = workdir / "tiny.yaml"
+    params.write_text(yaml.safe_dump({"mnist": {**TINY, "results_dir": str(runs)}}))
+    r = subprocess.run([sys.executable, "-m", "lrsweep", "book", "--params", str(params),
+                        "--out", str(workdir / "build")], capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    return workdir / "build" / "html", runs
+
+
+def test_chapter_runs_through_papermill(tmp_path):
+    """The rerun command from the chapter itself, as a user types it."""
+    out = tmp_path / "out.ipynb"
+    cmd = [str(BIN / "papermill"), "chapters/mnist.ipynb", str(out), "-p", "epochs", "1",
+           "-p", "results_dir", str(tmp_path / "runs"),
+           "-y", json.dumps({k: v for k, v in TINY.items() if k != "epochs"})]
+    r = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-4000:]
+    nb = json.loads(out.read_text())
+    glued = {o.get("metadata", {}).get("scrapbook", {}).get("name")
+             for c in nb["cells"] for o in c.get("outputs", [])}
+    assert {"adam_best_lr", "adam_acc_default", "fig_acc_vs_lr", "summary_table"} <= glued
+    assert len(list((tmp_path / "runs" / "mnist_logreg").glob("*.json"))) == 4
+
+
+def test_bad_parameter_type_fails_with_a_clear_message(tmp_path):
+    cmd = [str(BIN / "papermill"), "chapters/mnist.ipynb", str(tmp_path / "o.ipynb"),
+           "-p", "lrs", "[0.001, 0.01]", "-p", "results_dir", str(tmp_path / "runs")]
+    r = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0
+    assert "UsageError: lrs must be a list" in r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_book_pages_hold_figure_and_numbers_from_the_records(built):
+    html, runs = built
+    page = (html / "chapters" / "mnist.html").read_text()
+    intro = (html / "index.html").read_text()
+    # the glued numbers are the ones the records give
+    final = analysis.final_epoch(records.tidy(records.load_all(runs)))
+    numbers = report.headline_numbers(analysis.summary(final), "mnist_logreg")
+    for key in ("adam_best_lr", "adam_acc_default", "adam_acc_tuned", "sgd_momentum_best_lr"):
+        assert numbers[key] in page, key
+    assert numbers["adam_regret"] in intro
+    # a numbered, labelled, captioned figure with an embedded image
+    assert 'id="fig-mnist-acc-vs-lr"' in page
+    assert re.search(r'Fig(ure|\.) 1', page) and "dashed line" in page
+    assert re.search(r'<img[^>]+src="[^"]+\.png"', page)
+    # the reference list renders the cited paper
+    assert "Adam: A Method for Stochastic Optimization" in (html / "references.html").read_text()
+    # the parameters that were used are shown
+    assert "0.001, 0.1" in page
+
+
+def test_pages_render_in_a_real_browser(built, tmp_path):
+    html, _ = built
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    assert os.path.exists(chromium), "install Debian's chromium (make browser)"
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update"])
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((html / "index.html").as_uri())
+        assert "0.001" in page.title()
+        page.get_by_role("link", name="MNIST chapter").first.click()
+        page.wait_for_load_state()
+        assert page.url.endswith("chapters/mnist.html")
+        fig = page.locator("#fig-mnist-acc-vs-lr img")
+        fig.scroll_into_view_if_needed()
+        assert fig.evaluate("img => img.complete && img.naturalWidth > 300")
+        assert page.locator("#fig-mnist-acc-vs-lr figcaption").inner_text().startswith("Fig")
+        page.screenshot(path=str(tmp_path / "chapter.png"), full_page=True)
+        browser.close()
+    assert not errors, errors
