@@ -20,7 +20,8 @@ def _uniform(n: int, lo: float, hi: float, g: torch.Generator, like: torch.Tenso
     return (lo + (hi - lo) * torch.rand(n, generator=g)).to(like).view(n, 1, 1, 1)
 
 
-def cifar_augment(x: torch.Tensor, g: torch.Generator, pad: int = 2) -> torch.Tensor:
+def random_crop(x: torch.Tensor, g: torch.Generator, pad: int) -> torch.Tensor:
+    """Zero-pad by ``pad`` and cut a random window of the original size from each image."""
     n, c, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
     oy = torch.randint(0, 2 * pad + 1, (n,), generator=g).to(x.device)
@@ -29,11 +30,22 @@ def cifar_augment(x: torch.Tensor, g: torch.Generator, pad: int = 2) -> torch.Te
     cols = (ox[:, None] + torch.arange(w, device=x.device))[:, None, None, :]   # n,1,1,w
     batch = torch.arange(n, device=x.device)[:, None, None, None]
     chan = torch.arange(c, device=x.device)[None, :, None, None]
-    x = padded[batch, chan, rows, cols]
-    flip = (torch.rand(n, generator=g) < 0.5).to(x.device).view(n, 1, 1, 1)
-    x = torch.where(flip, x.flip(3), x)
+    return padded[batch, chan, rows, cols]
+
+
+def random_flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device).view(-1, 1, 1, 1)
+    return torch.where(flip, x.flip(3), x)
+
+
+def colour_jitter(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    n = len(x)
     x = x + _uniform(n, -63 / 255, 63 / 255, g, x)
     grey = x.mean(dim=1, keepdim=True)
     x = grey + (x - grey) * _uniform(n, 0.5, 1.5, g, x)
     mean = x.mean(dim=(2, 3), keepdim=True)
     return mean + (x - mean) * _uniform(n, 0.2, 1.8, g, x)
+
+
+def cifar_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    return colour_jitter(random_flip(random_crop(x, g, pad=2), g), g)

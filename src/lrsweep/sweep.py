@@ -181,9 +181,13 @@ def plan(spec: SweepSpec, results_dir: Path) -> tuple[list[dict], list[RunConfig
 
 def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executor: str = "auto",
               workers: int | None = None, scheduler: str | None = None,
-              quiet: bool = False) -> pd.DataFrame:
+              threads: int | None = None, quiet: bool = False) -> pd.DataFrame:
     """Reuse what is stored, compute what is missing, return the spec's tidy table
-    (one row per run x epoch, epoch 0 = before training)."""
+    (one row per run x epoch, epoch 0 = before training).
+
+    ``threads`` sets torch's thread count for in-process runs (worker processes and Dask
+    workers always use one thread each); numbers are bit-identical only between runs with
+    the same thread count."""
     results_dir = Path(results_dir)
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
@@ -191,8 +195,9 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
         executor = "dask"
     if executor == "dask" and scheduler is None:
         scheduler = "local"
-    if workers is not None:
-        _positive_int(workers, "workers", 1)
+    for value, what in ((workers, "workers"), (threads, "threads")):
+        if value is not None:
+            _positive_int(value, what, 1)
     done, todo = plan(spec, results_dir)
     if todo:  # verify (or fetch) data before any training starts
         for name in dict.fromkeys(problems.get(c.problem).dataset for c in todo):
@@ -201,7 +206,7 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
     if executor == "auto":
         executor = "processes" if workers > 1 else "inprocess"
     if executor == "inprocess":
-        stream = _inprocess(todo, spec.epochs, None, progress=not quiet)
+        stream = _inprocess(todo, spec.epochs, threads, progress=not quiet)
     elif executor == "processes":
         stream = _processes(todo, spec.epochs, workers)
     else:

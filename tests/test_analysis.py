@@ -1,0 +1,60 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lrsweep import analysis, report
+
+
+def table(rows):
+    """Tidy rows from (optimizer, lr, seed, epoch, status, valid_acc, test_acc)."""
+    out = []
+    for opt, lr, seed, epoch, status, va, ta in rows:
+        out.append(dict(problem="p", optimizer=opt, hparams="h", lr=lr, seed=seed, epoch=epoch,
+                        status=status, train_loss=1.0, train_acc=va, valid_loss=1.0,
+                        valid_acc=va, test_loss=1.0, test_acc=ta, run_id=f"{opt}{lr}{seed}"))
+    return pd.DataFrame(out)
+
+
+def test_final_epoch_counts_divergence_at_chance():
+    t = table([("adam", 1.0, 0, 0, "diverged", 0.3, 0.3), ("adam", 1e-3, 0, 0, "ok", 0.1, 0.1),
+               ("adam", 1e-3, 0, 1, "ok", 0.9, 0.88)])
+    f = analysis.final_epoch(t).set_index("lr")
+    assert f.loc[1.0, "test_acc"] == 0.1 and f.loc[1.0, "diverged"] and math.isnan(f.loc[1.0, "test_loss"])
+    assert f.loc[1e-3, "test_acc"] == 0.88 and f.loc[1e-3, "epoch"] == 1
+
+
+def test_lr_is_selected_on_validation_not_test():
+    t = table([("adam", 1e-3, s, 1, "ok", 0.90, 0.95) for s in range(3)] +
+              [("adam", 1e-2, s, 1, "ok", 0.92, 0.91) for s in range(3)])
+    [row] = analysis.summary(analysis.final_epoch(t)).to_dict("records")
+    assert row["best_lr"] == 1e-2
+    assert row["acc_tuned"] == pytest.approx(0.91) and row["acc_default"] == pytest.approx(0.95)
+    assert row["regret"] == pytest.approx(-0.04)
+
+
+def test_regret_ci_brackets_the_estimate_and_reflects_seed_noise():
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(8):
+        noise = rng.normal(0, 0.01)
+        rows += [("adam", 1e-3, s, 1, "ok", 0.90 + noise, 0.90 + noise),
+                 ("adam", 1e-2, s, 1, "ok", 0.93 + noise, 0.93 + rng.normal(0, 0.01))]
+    [row] = analysis.summary(analysis.final_epoch(table(rows))).to_dict("records")
+    assert row["regret_lo"] <= row["regret"] <= row["regret_hi"]
+    assert 0.0 < row["regret_lo"] and row["regret_hi"] < 0.06
+    assert row["n_seeds"] == 8
+
+
+def test_one_seed_has_no_interval_and_missing_default_is_reported():
+    t = table([("adam", 1e-2, 0, 1, "ok", 0.9, 0.9), ("adam", 1e-1, 0, 1, "ok", 0.8, 0.8)])
+    [row] = analysis.summary(analysis.final_epoch(t)).to_dict("records")
+    assert math.isnan(row["acc_default"]) and math.isnan(row["regret_lo"])
+    assert report.fmt_pct(row["acc_default"]) == "n/a"
+    assert report.fmt_ci(row["regret_lo"], row["regret_hi"]) == "n/a (one seed)"
+
+
+def test_formatting():
+    assert report.fmt_lr(0.000316) == "0.000316" and report.fmt_lr(1e-05) == "1e-05"
+    assert report.fmt_pct(0.97834) == "97.83%" and report.fmt_pp(-0.0123) == "-1.23 pp"

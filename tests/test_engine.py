@@ -1,0 +1,77 @@
+"""Crash safety, concurrent writers and executors: all must give the same records."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lrsweep import records
+from lrsweep.sweep import SweepSpec, run_sweep
+
+LRS = ["1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2"]
+ARGS = ["--problem", "mnist_logreg", "--optimizer", "adam", "--lr", *LRS, "--epochs", "2",
+        "--executor", "inprocess", "--threads", "1", "--quiet"]
+
+
+def sweep_cli(results, *extra):
+    return subprocess.Popen([sys.executable, "-m", "lrsweep", "sweep", *ARGS, *extra,
+                             "--results", str(results)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def curves(root):
+    return {r["run_id"]: (r["status"], r["curves"]) for r in records.load_all(root)}
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clean")
+    assert sweep_cli(root).wait(timeout=600) == 0
+    return curves(root)
+
+
+def test_kill_9_mid_sweep_then_rerun_equals_clean_sweep(tmp_path, clean):
+    proc = sweep_cli(tmp_path)
+    deadline = time.time() + 300
+    while len(list(tmp_path.glob("*/*.json"))) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = curves(tmp_path)
+    assert 2 <= len(partial) < len(LRS)
+    for f in tmp_path.glob("*/*.json"):  # what is there is whole
+        json.loads(f.read_text())
+    assert sweep_cli(tmp_path).wait(timeout=600) == 0
+    assert curves(tmp_path) == clean
+    assert len(list(tmp_path.glob("*/*.json"))) == len(LRS)
+
+
+def test_two_sweeps_into_one_directory(tmp_path, clean):
+    a, b = sweep_cli(tmp_path), sweep_cli(tmp_path)
+    assert a.wait(timeout=600) == 0 and b.wait(timeout=600) == 0, a.stderr.read() + b.stderr.read()
+    assert curves(tmp_path) == clean
+    assert len(list(tmp_path.glob("*/*.json"))) == len(LRS)
+
+
+def test_missing_dataset_is_refused_before_work(tmp_path):
+    env = {**os.environ, "LRSWEEP_DATA": str(tmp_path / "empty"),
+           "LRSWEEP_MIRROR": str(tmp_path / "nowhere")}
+    r = subprocess.run([sys.executable, "-m", "lrsweep", "sweep", "--problem", "cifar10_3c3d",
+                        "--optimizer", "adam", "--lr", "1e-3", "--epochs", "1", "--results",
+                        str(tmp_path / "runs")], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "cifar10_jpeg: not found locally" in r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_dask_local_cluster_equals_in_process(tmp_path):
+    spec = SweepSpec(["mnist_logreg"], ["adam", "sgd_momentum"], [1e-3, 1e-1], [0], 1)
+    local = run_sweep(spec, tmp_path / "a", executor="inprocess", threads=1, quiet=True)
+    dask = run_sweep(spec, tmp_path / "b", scheduler="local", quiet=True)
+    assert curves(tmp_path / "a") == curves(tmp_path / "b")
+    assert local.drop(columns="run_id").equals(dask.drop(columns="run_id"))
+    procs = run_sweep(spec, tmp_path / "c", executor="processes", workers=2, quiet=True)
+    assert curves(tmp_path / "c") == curves(tmp_path / "a") and procs.equals(local)
