@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
 from . import data, optim, problems, provenance, records, train
 from .config import RunConfig

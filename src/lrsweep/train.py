@@ -10,7 +10,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
 from . import data, optim, problems
 from .config import RunConfig
