@@ -56,6 +56,7 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
     (dest / "chapters").mkdir(parents=True)
     for name in SOURCES:
         shutil.copy2(paths.ROOT / name, dest / name)
+    shutil.copytree(paths.ROOT / "_ext", dest / "_ext")
     for md in (paths.ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, dest / "chapters" / md.name)
     for nb in chapters():
