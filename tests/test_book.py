@@ -108,3 +108,13 @@ def test_pages_render_in_a_real_browser(built, tmp_path):
         page.screenshot(path=str(tmp_path / "chapter.png"), full_page=True)
         browser.close()
     assert not errors, errors
+
+
+def test_chapters_are_committed_without_outputs_and_with_a_parameters_cell():
+    """Outputs belong to the build, not to the source (papermill executes into _build)."""
+    for nb_path in (paths.ROOT / "chapters").glob("*.ipynb"):
+        nb = json.loads(nb_path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), nb_path
+        tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, nb_path

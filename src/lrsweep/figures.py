@@ -16,13 +16,14 @@ def style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
 
 
-def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "range") -> plt.Figure:
+def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "range",
+                   problems: list[str] | None = None) -> plt.Figure:
     """Accuracy against lr (log axis), one panel per problem, one line per optimizer: the
     mean over seeds with a band over seeds (``range``: min to max); x marks runs that
     diverged (counted at chance accuracy); the dashed line is the default lr 0.001."""
     style()
     d = final.assign(optimizer=final["optimizer"].map(lambda o: OPTIMIZER_LABELS.get(o, o)))
-    probs = list(dict.fromkeys(d["problem"]))
+    probs = list(problems or sorted(set(d["problem"])))
     fig, axes = plt.subplots(1, len(probs), figsize=(5.2 * len(probs), 3.8), squeeze=False,
                              sharey=True, layout="constrained")
     order = [v for k, v in OPTIMIZER_LABELS.items() if k in set(final["optimizer"])]

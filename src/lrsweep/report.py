@@ -27,8 +27,8 @@ def fmt_ci(lo: float, hi: float) -> str:
     return f"[{100 * lo:+.2f}, {100 * hi:+.2f}] pp"
 
 
-def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary as readers see it."""
+def summary_table(summary: pd.DataFrame):
+    """The summary as readers see it (a styled table without the index column)."""
     return pd.DataFrame({
         "problem": summary["problem"],
         "optimizer": summary["optimizer"].map(lambda o: OPTIMIZER_LABELS.get(o, o)),
@@ -38,7 +38,7 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
         "regret of 0.001": summary["regret"].map(fmt_pp),
         "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(summary["regret_lo"], summary["regret_hi"])],
         "seeds": summary["n_seeds"],
-    })
+    }).style.hide(axis="index")
 
 
 def headline_numbers(summary: pd.DataFrame, problem: str) -> dict[str, str]:
