@@ -49,9 +49,9 @@ def evaluate(model, problem, x, y) -> tuple[float, float]:
 def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False) -> dict:
     """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
     an exception inside training becomes ``status='failed'`` rather than ending a sweep."""
-    start = time.perf_counter()
     problem = problems.get(cfg.problem)
     splits = data.load(problem.dataset)
+    start = time.perf_counter()  # training and evaluation only: loading is once per process
     curves: dict[str, list] = {"epoch": [], **{m: [] for m in METRICS}}
     result = {"status": "ok", "diverged_epoch": None, "message": None, "curves": curves}
     try:
