@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lrsweep import data, paths
+from lrsweep import data, paths, train
 
 # Tests read datasets from the mirror (LRSWEEP_MIRROR or ../shared/data) and never write
 # into the project's data cache.
@@ -32,7 +32,9 @@ def small_data(monkeypatch):
             cache[name] = small_splits(name)
         return cache[name]
     monkeypatch.setattr(data, "load", load)
-    return load
+    train.device_splits.cache_clear()  # it holds whatever data.load returned before
+    yield load
+    train.device_splits.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from lrsweep.sweep import SweepSpec, run_sweep
 
 LRS = ["1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2"]
 ARGS = ["--problem", "mnist_logreg", "--optimizer", "adam", "--lr", *LRS, "--epochs", "2",
-        "--executor", "inprocess", "--threads", "1", "--quiet"]
+        "--executor", "inprocess", "--threads", "1", "--batching", "never", "--quiet"]
 
 
 def sweep_cli(results, *extra):
@@ -75,3 +75,20 @@ def test_dask_local_cluster_equals_in_process(tmp_path):
     assert local.drop(columns="run_id").equals(dask.drop(columns="run_id"))
     procs = run_sweep(spec, tmp_path / "c", executor="processes", workers=2, quiet=True)
     assert curves(tmp_path / "c") == curves(tmp_path / "a") and procs.equals(local)
+
+
+def test_batched_groups_split_per_worker_and_record_members(tmp_path):
+    from lrsweep import batched, sweep, train
+    spec = SweepSpec(["mnist_logreg", "mnist_mlp"], ["adam", "prodigy"], [1e-3, 1e-2, 1e-1], [0, 1], 1)
+    cpu = train.default_device()
+    work = sweep.tasks(spec.configs(), "auto", 2, cpu)
+    sizes = sorted(len(w) for w in work)
+    # logreg + adam: 6 runs batched in 2 shares; everything else one run per task
+    assert sizes == [1] * 18 + [3, 3]
+    assert all(batched.group_key(w[0]) == batched.group_key(c) for w in work for c in w)
+    assert sorted(len(w) for w in sweep.tasks(spec.configs(), "never", 2, cpu)) == [1] * 24
+    assert max(len(w) for w in sweep.tasks(spec.configs(), "always", 1, cpu)) == 6
+    table = run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-1], [0], 1), tmp_path,
+                      executor="inprocess", workers=1, quiet=True)
+    assert {r["provenance"]["members"] for r in records.load_all(tmp_path)} == {2}
+    assert (table.status == "ok").all()

@@ -80,7 +80,8 @@ def cmd_sweep(args) -> int:
     spec = SweepSpec(args.problem, args.optimizer, args.lr, args.seeds, args.epochs,
                      dict(args.set or []))
     table = run_sweep(spec, args.results, executor=args.executor, workers=args.workers,
-                      scheduler=args.scheduler, threads=args.threads, quiet=args.quiet)
+                      scheduler=args.scheduler, threads=args.threads, batching=args.batching,
+                      quiet=args.quiet)
     if not args.quiet:
         final = table[table.epoch == table.epoch.max()]
         print(f"{table.run_id.nunique()} runs in {args.results}; "
@@ -130,6 +131,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument("--threads", type=int, help="torch threads for in-process runs")
+    p.add_argument("--batching", default="auto", choices=["auto", "always", "never"],
+                   help="train lrs/seeds of one problem together (auto: where it pays)")
     p.add_argument("--scheduler", help="dask: 'local' for a LocalCluster or tcp://HOST:PORT")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)

@@ -268,6 +268,10 @@ class Splits:
     valid: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
 
+    def to(self, device: torch.device) -> "Splits":
+        move = lambda xy: (xy[0].to(device), xy[1].to(device))  # noqa: E731
+        return Splits(self.dataset, self.source, move(self.train), move(self.valid), move(self.test))
+
     @property
     def provenance(self) -> dict:
         return {"dataset": self.dataset.name, "label": self.dataset.label, "source": self.source,

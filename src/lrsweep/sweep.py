@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
-from . import data, optim, problems, provenance, records, train
+from . import batched, data, optim, problems, provenance, records, train
 from .config import RunConfig
 from .errors import UsageError
 
@@ -121,24 +121,50 @@ class SweepSpec:
 
 # --------------------------------------------------------------------------- executing
 
-def execute(cfg: RunConfig, epochs: int, threads: int | None = None, progress: bool = False) -> dict:
-    """Train one run and return its complete record (nothing is written here)."""
+BATCHING = ("auto", "always", "never")
+
+
+def tasks(todo: list[RunConfig], batching: str, workers: int,
+          device: torch.device) -> list[list[RunConfig]]:
+    """Units of work: single runs, or groups trained together as batched members where that
+    pays (``batching='auto'``). A group is split into one share per worker."""
+    singles, groups = [], {}
+    for c in todo:
+        use = batched.supported(c) and (batching == "always" or
+                                        batching == "auto" and batched.pays(c, device))
+        (groups.setdefault(batched.group_key(c), []) if use else singles).append(c)
+    out = [[c] for c in singles]
+    for cfgs in groups.values():
+        n = min(workers, len(cfgs))
+        out += [cfgs[i::n] for i in range(n)]
+    return out
+
+
+def execute(cfgs: list[RunConfig], epochs: int, threads: int | None = None,
+            progress: bool = False) -> list[dict]:
+    """Train one task (a run, or batched members) and return complete records (nothing is
+    written here)."""
     if threads:
         torch.set_num_threads(threads)
-    result = train.train_run(cfg, epochs, progress=progress)
-    return records.make(cfg, result, provenance.collect())
+    device = train.default_device()
+    if len(cfgs) == 1:
+        results = [train.train_run(cfgs[0], epochs, progress=progress, device=device)]
+    else:
+        results = batched.train_group(cfgs, epochs, device=device)
+    prov = {**provenance.collect(device), "members": len(cfgs)}
+    return [records.make(c, r, prov) for c, r in zip(cfgs, results)]
 
 
-def _inprocess(todo, epochs, threads, progress) -> Iterator[dict]:
-    for cfg in todo:
-        yield execute(cfg, epochs, threads, progress)
+def _inprocess(work, epochs, threads, progress) -> Iterator[list[dict]]:
+    for cfgs in work:
+        yield execute(cfgs, epochs, threads, progress)
 
 
-def _processes(todo, epochs, workers) -> Iterator[dict]:
+def _processes(work, epochs, workers) -> Iterator[list[dict]]:
     # spawn: a forked child would inherit the parent's OpenMP thread pool in a bad state
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(execute, cfg, epochs, 1) for cfg in todo]
+        futures = [pool.submit(execute, cfgs, epochs, 1) for cfgs in work]
         try:
             for fut in as_completed(futures):
                 yield fut.result()
@@ -147,7 +173,7 @@ def _processes(todo, epochs, workers) -> Iterator[dict]:
                 fut.cancel()
 
 
-def _dask(todo, epochs, scheduler) -> Iterator[dict]:
+def _dask(work, epochs, scheduler) -> Iterator[list[dict]]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed as dask_completed
     except ImportError:
@@ -161,9 +187,9 @@ def _dask(todo, epochs, scheduler) -> Iterator[dict]:
         except OSError as e:
             raise UsageError(f"cannot reach dask scheduler {scheduler}: {e}") from None
     try:
-        futures = [client.submit(execute, cfg, epochs, 1, pure=False) for cfg in todo]
-        for _, rec in dask_completed(futures, with_results=True):
-            yield rec
+        futures = [client.submit(execute, cfgs, epochs, 1, pure=False) for cfgs in work]
+        for _, recs in dask_completed(futures, with_results=True):
+            yield recs
     finally:
         client.close()
         if scheduler == "local":
@@ -181,16 +207,20 @@ def plan(spec: SweepSpec, results_dir: Path) -> tuple[list[dict], list[RunConfig
 
 def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executor: str = "auto",
               workers: int | None = None, scheduler: str | None = None,
-              threads: int | None = None, quiet: bool = False) -> pd.DataFrame:
+              threads: int | None = None, batching: str = "auto",
+              quiet: bool = False) -> pd.DataFrame:
     """Reuse what is stored, compute what is missing, return the spec's tidy table
     (one row per run x epoch, epoch 0 = before training).
 
     ``threads`` sets torch's thread count for in-process runs (worker processes and Dask
     workers always use one thread each); numbers are bit-identical only between runs with
-    the same thread count."""
+    the same thread count. ``batching`` trains runs of one problem and optimizer together
+    as batched members: ``auto`` where it pays (small models on a CPU, all on a GPU)."""
     results_dir = Path(results_dir)
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
+    if batching not in BATCHING:
+        raise UsageError(f"unknown batching {batching!r}; allowed: {', '.join(BATCHING)}")
     if scheduler is not None:
         executor = "dask"
     if executor == "dask" and scheduler is None:
@@ -202,27 +232,32 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
     if todo:  # verify (or fetch) data before any training starts
         for name in dict.fromkeys(problems.get(c.problem).dataset for c in todo):
             data.require(name)
-    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    device = train.default_device()
+    # one GPU is filled by one process with big batched groups; CPUs by one worker per core
+    workers = 1 if device.type == "cuda" and executor != "dask" else (workers or os.cpu_count() or 1)
+    work = tasks(todo, batching, workers, device)
+    workers = min(workers, max(len(work), 1))
     if executor == "auto":
         executor = "processes" if workers > 1 else "inprocess"
     if executor == "inprocess":
-        stream = _inprocess(todo, spec.epochs, threads, progress=not quiet)
+        stream = _inprocess(work, spec.epochs, threads, progress=not quiet)
     elif executor == "processes":
-        stream = _processes(todo, spec.epochs, workers)
+        stream = _processes(work, spec.epochs, workers)
     else:
-        stream = _dask(todo, spec.epochs, scheduler)
+        stream = _dask(work, spec.epochs, scheduler)
     counts = {"cached": len(done), "computed": 0, "diverged": 0, "failed": 0}
     bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="sweep", unit="run",
                disable=quiet, dynamic_ncols=True)
     with bar:
         bar.set_postfix(counts)
-        for rec in stream:
-            records.write(results_dir, rec)
-            done.append(rec)
-            counts["computed"] += 1
-            if rec["status"] in ("diverged", "failed"):
-                counts[rec["status"]] += 1
-            bar.update()
+        for recs in stream:
+            for rec in recs:
+                records.write(results_dir, rec)
+                done.append(rec)
+                counts["computed"] += 1
+                if rec["status"] in ("diverged", "failed"):
+                    counts[rec["status"]] += 1
+            bar.update(len(recs))
             bar.set_postfix(counts)
     failed = [r for r in done if r["status"] == "failed"]
     if failed and not quiet:

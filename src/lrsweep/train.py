@@ -5,6 +5,7 @@ order and augmentation, so every lr (and optimizer) sees the same data in the sa
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 
@@ -27,6 +28,17 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int.from_bytes(hashlib.blake2b(f"{seed}:{epoch}".encode(), digest_size=8).digest(), "big") >> 1
 
 
+def default_device() -> torch.device:
+    """The GPU when there is one (data and model live there), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@functools.lru_cache(maxsize=4)
+def device_splits(dataset: str, device: str) -> data.Splits:
+    """The dataset on the training device, moved once per process."""
+    return data.load(dataset).to(torch.device(device))
+
+
 def train_eval_subset(splits: data.Splits) -> tuple[torch.Tensor, torch.Tensor]:
     """Evenly strided training subset, as large as the validation set, for the train metrics."""
     x, y = splits.train
@@ -37,7 +49,8 @@ def train_eval_subset(splits: data.Splits) -> tuple[torch.Tensor, torch.Tensor]:
 @torch.no_grad()
 def evaluate(model, problem, x, y) -> tuple[float, float]:
     """Mean cross-entropy (without the L2 term) and accuracy."""
-    loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+    loss_sum = torch.zeros((), device=y.device)
+    correct = torch.zeros((), dtype=torch.long, device=y.device)
     for i in range(0, len(y), EVAL_BATCH):
         logits = model(problem.prepare(x[i:i + EVAL_BATCH]))
         yb = y[i:i + EVAL_BATCH]
@@ -46,29 +59,44 @@ def evaluate(model, problem, x, y) -> tuple[float, float]:
     return loss_sum.item() / len(y), correct.item() / len(y)
 
 
-def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False) -> dict:
-    """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
-    an exception inside training becomes ``status='failed'`` rather than ending a sweep."""
-    problem = problems.get(cfg.problem)
-    splits = data.load(problem.dataset)
-    start = time.perf_counter()  # training and evaluation only: loading is once per process
-    curves: dict[str, list] = {"epoch": [], **{m: [] for m in METRICS}}
-    result = {"status": "ok", "diverged_epoch": None, "message": None, "curves": curves}
-    try:
-        _train(cfg, epochs, problem, splits, curves, result, progress)
-    except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
-        result.update(status="failed", message=f"{type(e).__name__}: {e}")
-    result["epochs"] = curves["epoch"][-1] if curves["epoch"] else 0
-    result["wall_time_s"] = time.perf_counter() - start
+def new_result() -> dict:
+    return {"status": "ok", "diverged_epoch": None, "message": None,
+            "curves": {"epoch": [], **{m: [] for m in METRICS}}}
+
+
+def diverged(result: dict, epoch: int, worst: float, limit: float) -> None:
+    result.update(status="diverged", diverged_epoch=epoch,
+                  message=f"minibatch loss {worst:.4g} > {limit:.4g} or non-finite")
+
+
+def finish(result: dict, start: float, splits: data.Splits, members: int = 1) -> dict:
+    """Epochs trained, wall time (shared equally by batched members) and data provenance."""
+    result["epochs"] = result["curves"]["epoch"][-1] if result["curves"]["epoch"] else 0
+    result["wall_time_s"] = (time.perf_counter() - start) / members
     result["data"] = splits.provenance
     return result
 
 
+def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
+              device: torch.device | None = None) -> dict:
+    """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
+    an exception inside training becomes ``status='failed'`` rather than ending a sweep."""
+    problem = problems.get(cfg.problem)
+    splits = device_splits(problem.dataset, str(device or default_device()))
+    start = time.perf_counter()  # training and evaluation only: loading is once per process
+    result = new_result()
+    try:
+        _train(cfg, epochs, problem, splits, result["curves"], result, progress)
+    except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
+        result.update(status="failed", message=f"{type(e).__name__}: {e}")
+    return finish(result, start, splits)
+
+
 def _train(cfg, epochs, problem, splits, curves, result, progress):
-    model = problem.build(torch.Generator().manual_seed(cfg.seed))
+    x, y = splits.train
+    model = problem.build(torch.Generator().manual_seed(cfg.seed)).to(x.device)
     opt = optim.build(cfg.optimizer, model.parameters(), cfg.lr, dict(cfg.hparams))
     switch = optim.get(cfg.optimizer).train_eval_switch
-    x, y = splits.train
     evals = {"train": train_eval_subset(splits), "valid": splits.valid, "test": splits.test}
 
     def record(epoch):
@@ -90,8 +118,8 @@ def _train(cfg, epochs, problem, splits, curves, result, progress):
     for epoch in tqdm(range(1, epochs + 1), desc=f"{cfg.optimizer} lr={cfg.lr:.3g}",
                       leave=False, disable=not progress):
         g = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
-        perm = torch.randperm(len(y), generator=g)
-        worst = torch.zeros(())
+        perm = torch.randperm(len(y), generator=g).to(x.device)
+        worst = torch.zeros((), device=x.device)
         for i in range(steps):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             logits = model(problem.prepare(x[idx], g))
@@ -102,7 +130,5 @@ def _train(cfg, epochs, problem, splits, curves, result, progress):
             worst = torch.maximum(worst, loss.detach())  # NaN propagates
             if (i + 1) % DIVERGENCE_CHECK_EVERY == 0 or i == steps - 1:
                 if not worst.item() <= limit:
-                    result.update(status="diverged", diverged_epoch=epoch,
-                                  message=f"minibatch loss {worst.item():.4g} > {limit:.4g} or non-finite")
-                    return
+                    return diverged(result, epoch, worst.item(), limit)
         record(epoch)

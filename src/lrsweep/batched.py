@@ -1,0 +1,187 @@
+"""Training several runs of one problem at once: batched members.
+
+Members share problem, optimizer, hyperparameters and batch size, and differ in lr and
+seed. Their parameters are stacked (``torch.func.stack_module_state``) and one
+``vmap(grad(...))`` call computes every member's gradient; the optimizers below are
+functional re-implementations of ``torch.optim``'s single-tensor Adam, AdamW and SGD with
+a per-member learning rate (the built-in ones take one lr per parameter group). A member
+that diverges is dropped from the stack; the others go on. Each member sees exactly the
+batches and augmentation of its seed, as in ``train.train_run``; the numbers agree with
+one-at-a-time training to floating-point reduction order (tested).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, grad, stack_module_state, vmap
+
+from . import problems
+from .config import RunConfig
+from .train import (DIVERGENCE_CHECK_EVERY, DIVERGENCE_FACTOR, EVAL_BATCH, default_device,
+                    device_splits, diverged, epoch_seed, finish, new_result, train_eval_subset)
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_momentum")
+# On a CPU only overhead-bound models gain (measured: ~6x for logistic regression, none
+# for the MLP or 2c2d, which are compute-bound); on a GPU batching is what fills the device.
+CPU_MAX_TRAIN_FLOPS = 1_000_000
+
+
+def supported(cfg: RunConfig) -> bool:
+    return cfg.optimizer in OPTIMIZERS
+
+
+def pays(cfg: RunConfig, device: torch.device) -> bool:
+    """Whether batching this run with others of its group is worth it on ``device``."""
+    if not supported(cfg):
+        return False
+    return device.type == "cuda" or problems.train_flops(problems.get(cfg.problem)) <= CPU_MAX_TRAIN_FLOPS
+
+
+def group_key(cfg: RunConfig) -> tuple:
+    return (cfg.problem, cfg.optimizer, cfg.hparams, cfg.batch_size)
+
+
+def _per_member(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return v.view(-1, *([1] * (like.dim() - 1)))
+
+
+class FunctionalOptimizer:
+    """Per-member-lr versions of torch.optim's single-tensor updates, on stacked tensors."""
+
+    def __init__(self, name: str, params: dict, lrs: torch.Tensor, hp: dict):
+        self.name, self.lrs, self.hp, self.t = name, lrs, hp, 0
+        self.state = {k: {} for k in params}
+
+    def keep(self, mask: torch.Tensor) -> None:
+        self.lrs = self.lrs[mask]
+        self.state = {k: {s: v[mask] for s, v in st.items()} for k, st in self.state.items()}
+
+    @torch.no_grad()
+    def step(self, params: dict, grads: dict) -> None:
+        self.t += 1
+        for k, p in params.items():
+            self._update(p, grads[k], self.state[k], _per_member(self.lrs, p))
+
+    def _update(self, p, g, st, lr):
+        hp = self.hp
+        if self.name in ("adam", "adamw"):
+            b1, b2, eps, wd = hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]
+            if wd and self.name == "adamw":
+                p.mul_(1 - lr * wd)
+            elif wd:
+                g = g.add(p, alpha=wd)
+            if not st:
+                st["m"], st["v"] = torch.zeros_like(p), torch.zeros_like(p)
+            st["m"].lerp_(g, 1 - b1)
+            st["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (st["v"].sqrt() / math.sqrt(1 - b2 ** self.t)).add_(eps)
+            p.sub_(lr / (1 - b1 ** self.t) * st["m"] / denom)
+        else:
+            wd, mom = hp["weight_decay"], hp.get("momentum", 0.0)
+            if wd:
+                g = g.add(p, alpha=wd)
+            if mom:
+                if "buf" not in st:
+                    st["buf"] = g.clone()
+                else:
+                    st["buf"].mul_(mom).add_(g)
+                g = g.add(st["buf"], alpha=mom) if hp.get("nesterov") else st["buf"]
+            p.sub_(lr * g)
+
+
+def train_group(cfgs: list[RunConfig], epochs: int, device: torch.device | None = None) -> list[dict]:
+    """Train ``cfgs`` (one group: see ``group_key``) together; one result per config, in order."""
+    keys = {group_key(c) for c in cfgs}
+    if len(keys) != 1 or not all(supported(c) for c in cfgs):
+        raise ValueError(f"not one batchable group: {sorted(keys)}")
+    device = device or default_device()
+    problem = problems.get(cfgs[0].problem)
+    splits = device_splits(problem.dataset, str(device))
+    start = time.perf_counter()
+    results = [new_result() for _ in cfgs]
+    try:
+        _train(cfgs, epochs, problem, splits, results)
+    except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
+        for r in results:
+            if r["status"] == "ok":
+                r.update(status="failed", message=f"{type(e).__name__}: {e}")
+    return [finish(r, start, splits, members=len(cfgs)) for r in results]
+
+
+def _train(cfgs, epochs, problem, splits, results):
+    x, y = splits.train
+    models = [problem.build(torch.Generator().manual_seed(c.seed)).to(x.device) for c in cfgs]
+    params, buffers = stack_module_state(models)
+    params = {k: v.detach() for k, v in params.items()}  # torch.func.grad needs no autograd leaves
+    base = copy.deepcopy(models[0]).to("meta")
+    weights = [n for n in params if n.endswith("weight")]
+    opt = FunctionalOptimizer(cfgs[0].optimizer, params,
+                              torch.tensor([c.lr for c in cfgs], device=x.device), dict(cfgs[0].hparams))
+    active = list(range(len(cfgs)))           # result index of each stacked member
+    seeds = [c.seed for c in cfgs]
+    evals = {"train": train_eval_subset(splits), "valid": splits.valid, "test": splits.test}
+
+    def loss_fn(p, b, xb, yb):
+        ce = F.cross_entropy(functional_call(base, (p, b), (xb,)), yb)
+        reg = problem.l2 * 0.5 * sum((p[n] ** 2).sum() for n in weights) if problem.l2 else 0.0
+        return ce + reg, ce
+
+    grad_fn = vmap(grad(loss_fn, has_aux=True), in_dims=(0, 0, 0, 0))
+    forward = vmap(lambda p, b, xb: functional_call(base, (p, b), (xb,)), in_dims=(0, 0, None))
+
+    @torch.no_grad()
+    def record(epoch):
+        sums = {}
+        for name, (ex, ey) in evals.items():
+            loss = torch.zeros(len(active), device=x.device)
+            correct = torch.zeros(len(active), dtype=torch.long, device=x.device)
+            for i in range(0, len(ey), EVAL_BATCH):
+                logits = forward(params, buffers, problem.prepare(ex[i:i + EVAL_BATCH]))
+                yb = ey[i:i + EVAL_BATCH]
+                loss += F.cross_entropy(logits.flatten(0, 1), yb.repeat(len(active)),
+                                        reduction="none").view(len(active), -1).sum(1)
+                correct += (logits.argmax(-1) == yb).sum(1)
+            sums[name] = ((loss / len(ey)).tolist(), (correct / len(ey)).tolist())
+        for j, r in enumerate(active):
+            c = results[r]["curves"]
+            c["epoch"].append(epoch)
+            for name, (losses, accs) in sums.items():
+                c[f"{name}_loss"].append(losses[j])
+                c[f"{name}_acc"].append(accs[j])
+
+    record(0)
+    limits = torch.tensor([DIVERGENCE_FACTOR * results[r]["curves"]["train_loss"][0] for r in active],
+                          device=x.device)
+    bs = cfgs[0].batch_size
+    steps = len(y) // bs
+    for epoch in range(1, epochs + 1):
+        gens = {s: torch.Generator().manual_seed(epoch_seed(s, epoch)) for s in dict.fromkeys(seeds)}
+        perms = {s: torch.randperm(len(y), generator=g).to(x.device) for s, g in gens.items()}
+        worst = torch.zeros(len(active), device=x.device)
+        for i in range(steps):
+            # every seed's batch, drawn (and augmented) exactly as in one-at-a-time training
+            batch = {s: perms[s][i * bs:(i + 1) * bs] for s in dict.fromkeys(seeds[r] for r in active)}
+            xs = {s: problem.prepare(x[idx], gens[s]) for s, idx in batch.items()}
+            xb = torch.stack([xs[seeds[r]] for r in active])
+            yb = torch.stack([y[batch[seeds[r]]] for r in active])
+            grads, ce = grad_fn(params, buffers, xb, yb)
+            opt.step(params, grads)
+            worst = torch.maximum(worst, ce)  # NaN propagates
+            if (i + 1) % DIVERGENCE_CHECK_EVERY == 0 or i == steps - 1:
+                bad = ~(worst <= limits)
+                if bad.any():
+                    for j in bad.nonzero().flatten().tolist():
+                        diverged(results[active[j]], epoch, worst[j].item(), limits[j].item())
+                    keep = ~bad
+                    active = [r for r, k in zip(active, keep.tolist()) if k]
+                    if not active:
+                        return
+                    params = {k: v[keep] for k, v in params.items()}
+                    buffers = {k: v[keep] for k, v in buffers.items()}
+                    opt.keep(keep)
+                    limits, worst = limits[keep], worst[keep]
+        record(epoch)

@@ -1,0 +1,79 @@
+"""Batched members must give the numbers of one-at-a-time training (torch.optim)."""
+import pytest
+import torch
+
+from lrsweep import batched, data, train
+from lrsweep.sweep import SweepSpec
+
+from conftest import small_splits
+
+
+@pytest.fixture
+def twenty_steps(monkeypatch):
+    """One epoch = 20 steps of batch 128 on real MNIST images."""
+    cut = small_splits("mnist", n_train=20 * 128, n_eval=512)
+    monkeypatch.setattr(data, "load", lambda name: cut)
+    train.device_splits.cache_clear()
+    yield
+    train.device_splits.cache_clear()
+
+
+def configs(optimizer, lrs_seeds, problem="mnist_mlp", **settings):
+    out = []
+    for lr, seed in lrs_seeds:
+        out += SweepSpec([problem], [optimizer], [lr], [seed], 1, settings).configs()
+    return out
+
+
+def assert_close(a, b, rel=2e-5):
+    assert a["status"] == b["status"] and a["curves"]["epoch"] == b["curves"]["epoch"]
+    for k in ("train_loss", "valid_loss", "test_loss"):
+        assert a["curves"][k] == pytest.approx(b["curves"][k], rel=rel, abs=1e-6), k
+    for k in ("train_acc", "valid_acc", "test_acc"):  # an argmax may flip on one image
+        assert a["curves"][k] == pytest.approx(b["curves"][k], abs=2 / 512), k
+
+
+@pytest.mark.parametrize("optimizer, settings", [
+    ("adam", {}), ("adamw", {}), ("adam", {"weight_decay": 1e-3}), ("sgd", {}),
+    ("sgd_momentum", {}), ("sgd_momentum", {"nesterov": True, "weight_decay": 1e-4}),
+])
+def test_batched_members_equal_one_at_a_time(twenty_steps, optimizer, settings):
+    cfgs = configs(optimizer, [(1e-3, 0), (1e-2, 0), (3e-3, 1), (1e-4, 2)], **settings)
+    together = batched.train_group(cfgs, epochs=1)
+    for cfg, res in zip(cfgs, together):
+        assert_close(res, train.train_run(cfg, epochs=1))
+    # and they really trained
+    assert together[1]["curves"]["train_loss"][1] < together[1]["curves"]["train_loss"][0]
+
+
+@pytest.mark.parametrize("problem, dataset", [("mnist_2c2d", "mnist"), ("cifar10_3c3d", "cifar10_jpeg")])
+def test_batched_conv_nets_equal_one_at_a_time(monkeypatch, problem, dataset):
+    """Convolutions (and, for 3c3d, L2 and augmentation). A stacked convolution runs another
+    kernel, and Adam's normalisation amplifies the changed reduction order: plain training
+    with 1 vs 2 threads already differs by ~3e-3 after these 20 steps. A wrong update, batch
+    or augmentation order would differ by far more."""
+    cut = small_splits(dataset, n_train=20 * 128, n_eval=512)
+    monkeypatch.setattr(data, "load", lambda name: cut)
+    train.device_splits.cache_clear()
+    torch.set_num_threads(1)
+    cfgs = configs("adam", [(1e-3, 0), (1e-4, 1)], problem=problem)
+    for cfg, res in zip(cfgs, batched.train_group(cfgs, epochs=1)):
+        assert_close(res, train.train_run(cfg, epochs=1), rel=2e-3)
+    train.device_splits.cache_clear()
+
+
+def test_divergent_member_is_dropped_and_the_others_go_on(twenty_steps):
+    cfgs = configs("sgd_momentum", [(1e-2, 0), (1e4, 0), (3e-2, 1)])
+    res = batched.train_group(cfgs, epochs=2)
+    assert res[1]["status"] == "diverged" and res[1]["diverged_epoch"] == 1
+    assert res[1]["curves"]["epoch"] == [0]
+    for i in (0, 2):
+        assert res[i]["status"] == "ok" and res[i]["curves"]["epoch"] == [0, 1, 2]
+        assert_close(res[i], train.train_run(cfgs[i], epochs=2))
+
+
+def test_group_must_share_everything_but_lr_and_seed():
+    cfgs = configs("adam", [(1e-3, 0)]) + configs("sgd", [(1e-3, 0)])
+    with pytest.raises(ValueError, match="not one batchable group"):
+        batched.train_group(cfgs, 1)
+    assert not batched.supported(configs("prodigy", [(1.0, 0)])[0])
