@@ -101,6 +101,11 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from . import bench
+    return bench.main(quick=args.quick, out=args.out)
+
+
 def cmd_book(args) -> int:
     from . import book
     return book.build(params_file=args.params, strict=not args.no_strict, out=args.out)
@@ -142,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "table"], default="table")
     p.add_argument("--epochs", type=int, help="truncate runs to this budget")
     p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("bench", help="throughput, MFU and speed-up over the tutorial loop")
+    p.add_argument("--quick", action="store_true", help="a CI-sized run (fewer steps, tiny sweep)")
+    p.add_argument("--out", help="JSON file (default: data/bench/bench.json)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("book", help="execute the chapters with papermill and build the book")
     p.add_argument("--params", help="YAML file of per-chapter parameter overrides (a variant book)")

@@ -161,7 +161,20 @@ def fetch(name: str) -> Located:
 
 
 def require(name: str) -> Located:
-    """Verified location of a dataset, or a UsageError saying exactly what is wrong."""
+    """Verified location of a dataset, or a UsageError saying exactly what is wrong.
+    Verified once per process and file state (path, size, mtime)."""
+    return _require(name, _file_state(name))
+
+
+def _file_state(name: str) -> tuple:
+    ds = get(name)
+    return tuple((str(d / f.name), st.st_size, st.st_mtime_ns)
+                 for _, d in _candidate_dirs(ds) for f in ds.files
+                 if (d / f.name).is_file() and (st := (d / f.name).stat()))
+
+
+@functools.lru_cache(maxsize=16)
+def _require(name: str, state: tuple) -> Located:
     loc = fetch(name)
     if not loc.ok:
         raise UsageError("; ".join(loc.problems))
@@ -281,7 +294,8 @@ class Splits:
 
 
 def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y.astype(np.int64))
+    x = np.require(x, requirements=["C", "W"])  # IDX arrays are read-only views of the file
+    return torch.from_numpy(x).float().div_(255.0), torch.from_numpy(y.astype(np.int64))
 
 
 @functools.lru_cache(maxsize=4)

@@ -196,6 +196,18 @@ def _dask(work, epochs, scheduler) -> Iterator[list[dict]]:
             client.cluster.close()
 
 
+# Starting a worker process (interpreter, torch, data) costs a few seconds; below this much
+# training compute a sweep finishes sooner in the driver process.
+PROCESS_MIN_FLOP = 2e12
+
+
+def _worth_processes(todo: list[RunConfig], epochs: int, device: torch.device) -> bool:
+    if device.type == "cuda" or len(todo) < 2 or (os.cpu_count() or 1) < 2:
+        return False
+    flop = sum(problems.train_flops(problems.get(c.problem)) * 50_000 * epochs for c in todo)
+    return flop >= PROCESS_MIN_FLOP
+
+
 def plan(spec: SweepSpec, results_dir: Path) -> tuple[list[dict], list[RunConfig]]:
     """Stored records that answer the spec, and the configs still to run."""
     done, todo = [], []
@@ -233,12 +245,12 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
         for name in dict.fromkeys(problems.get(c.problem).dataset for c in todo):
             data.require(name)
     device = train.default_device()
-    # one GPU is filled by one process with big batched groups; CPUs by one worker per core
-    workers = 1 if device.type == "cuda" and executor != "dask" else (workers or os.cpu_count() or 1)
+    if executor == "auto":
+        executor = "processes" if _worth_processes(todo, spec.epochs, device) else "inprocess"
+    # one process fills a GPU with big batched groups; a CPU wants one worker per core
+    workers = 1 if executor == "inprocess" else (workers or os.cpu_count() or 1)
     work = tasks(todo, batching, workers, device)
     workers = min(workers, max(len(work), 1))
-    if executor == "auto":
-        executor = "processes" if workers > 1 else "inprocess"
     if executor == "inprocess":
         stream = _inprocess(work, spec.epochs, threads, progress=not quiet)
     elif executor == "processes":

@@ -78,11 +78,12 @@ def finish(result: dict, start: float, splits: data.Splits, members: int = 1) ->
 
 
 def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
-              device: torch.device | None = None) -> dict:
+              device: torch.device | None = None, splits: data.Splits | None = None) -> dict:
     """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
-    an exception inside training becomes ``status='failed'`` rather than ending a sweep."""
+    an exception inside training becomes ``status='failed'`` rather than ending a sweep.
+    ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
     problem = problems.get(cfg.problem)
-    splits = device_splits(problem.dataset, str(device or default_device()))
+    splits = splits or device_splits(problem.dataset, str(device or default_device()))
     start = time.perf_counter()  # training and evaluation only: loading is once per process
     result = new_result()
     try:

@@ -1,0 +1,121 @@
+"""``python -m lrsweep bench``: how close the engine gets to this machine's limit, and how
+much faster it is than the tutorial loop (``lrsweep.tutorial``), as ratios from one run."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from . import data, paths, problems, provenance, train, tutorial
+from .sweep import SweepSpec
+
+PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d"]
+DEFAULT_OUT = paths.ROOT / "data" / "bench" / "bench.json"
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+    """Best fp32 GFLOP/s of an n x n matmul, all threads."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def _cut(splits: data.Splits, steps: int) -> data.Splits:
+    n = steps * 128
+    small = lambda xy: (xy[0][:128], xy[1][:128])  # noqa: E731 - evaluation is not measured
+    return data.Splits(splits.dataset, splits.source, (splits.train[0][:n], splits.train[1][:n]),
+                       small(splits.valid), small(splits.test))
+
+
+def engine_throughput(name: str, steps: int) -> float:
+    """Training examples/s of ``train.train_run`` (one run, in-memory tensors)."""
+    problem = problems.get(name)
+    [cfg] = SweepSpec([name], ["adam"], [1e-3], [0], 1).configs()
+    full = data.load(problem.dataset)
+    train.train_run(cfg, 1, splits=_cut(full, 3))  # warm-up: allocator, kernels
+    res = train.train_run(cfg, 1, splits=_cut(full, steps))
+    return steps * 128 / res["wall_time_s"]
+
+
+def tutorial_throughput(name: str, steps: int) -> float:
+    problem = problems.get(name)
+    splits = data.load(problem.dataset)
+    model = problem.build(torch.Generator().manual_seed(0))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tutorial.train_epoch(model, opt, problem, tutorial.loader(problem, splits.train, True, 3))
+    start = time.perf_counter()
+    n = tutorial.train_epoch(model, opt, problem, tutorial.loader(problem, splits.train, True, steps))
+    return n / (time.perf_counter() - start)
+
+
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=paths.ROOT)
+    return time.perf_counter() - start
+
+
+def sweep_times(name: str, lrs: list[float], epochs: int) -> dict:
+    """Whole-process wall time: one engine sweep vs the tutorial run once per lr."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = _timed([sys.executable, "-m", "lrsweep", "sweep", "--problem", name, "--optimizer",
+                         "adam", "--lr", *map(str, lrs), "--epochs", str(epochs), "--results", tmp,
+                         "--quiet"])
+    tut = sum(_timed([sys.executable, "-m", "lrsweep.tutorial", "--problem", name, "--lr", str(lr),
+                      "--epochs", str(epochs)]) for lr in lrs)
+    return {"problem": name, "lrs": len(lrs), "epochs": epochs, "engine_s": engine,
+            "tutorial_s": tut, "speedup": tut / engine}
+
+
+def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True) -> dict:
+    steps = 20 if quick else 100
+    peak = matmul_peak(1024 if quick else 2048)
+    rows = []
+    for name in names or PROBLEMS:
+        p = problems.get(name)
+        eng, tut = engine_throughput(name, steps), tutorial_throughput(name, steps)
+        gflops = eng * problems.train_flops(p) / 1e9
+        rows.append({"problem": name, "engine_ex_s": eng, "tutorial_ex_s": tut, "speedup": eng / tut,
+                     "gflops": gflops, "mfu": gflops / peak, "train_flops_per_example": problems.train_flops(p)})
+    sweep_rows = []
+    if sweeps:
+        lr8 = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]
+        plan = [("mnist_logreg", lr8[:2], 1)] if quick else \
+            [("mnist_logreg", lr8, 2), ("mnist_mlp", [1e-4, 1e-3, 1e-2, 1e-1], 1)]
+        sweep_rows = [sweep_times(*args) for args in plan]
+    return {"quick": quick, "steps": steps, "peak_gflops": peak, "threads": torch.get_num_threads(),
+            "machine": {k: v for k, v in provenance.collect().items() if k != "git"},
+            "git": provenance.git_state(), "problems": rows, "sweeps": sweep_rows,
+            "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def table(result: dict) -> str:
+    lines = [f"machine: {result['machine']['cpu']} ({result['machine']['device']}), "
+             f"{result['threads']} threads; fp32 matmul peak {result['peak_gflops']:.1f} GFLOP/s",
+             f"{'problem':14} {'engine ex/s':>12} {'tutorial ex/s':>14} {'ratio':>7} {'GFLOP/s':>8} {'MFU':>6}"]
+    for r in result["problems"]:
+        lines.append(f"{r['problem']:14} {r['engine_ex_s']:12,.0f} {r['tutorial_ex_s']:14,.0f} "
+                     f"{r['speedup']:6.1f}x {r['gflops']:8.1f} {r['mfu']:6.1%}")
+    for s in result["sweeps"]:
+        lines.append(f"sweep {s['problem']} {s['lrs']} lrs x {s['epochs']} epoch(s): engine "
+                     f"{s['engine_s']:.1f} s, tutorial once per lr {s['tutorial_s']:.1f} s -> {s['speedup']:.1f}x")
+    return "\n".join(lines)
+
+
+def main(quick: bool, out: str | None) -> int:
+    result = run(quick=quick)
+    print(table(result))
+    path = Path(out) if out else DEFAULT_OUT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"written to {path}")
+    return 0
