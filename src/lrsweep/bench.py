@@ -18,7 +18,7 @@ PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d"]
 DEFAULT_OUT = paths.ROOT / "data" / "bench" / "bench.json"
 
 
-def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+def matmul_peak(n: int = 2048, repeats: int = 20) -> float:
     """Best fp32 GFLOP/s of an n x n matmul, all threads."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
@@ -76,15 +76,21 @@ def sweep_times(name: str, lrs: list[float], epochs: int) -> dict:
             "tutorial_s": tut, "speedup": tut / engine}
 
 
+def steps_for(problem: problems.Problem, quick: bool) -> int:
+    """About 5 s of training at 100 GFLOP/s (0.5 s when quick), within 20 steps .. an epoch."""
+    flop = (5e10 if quick else 5e11) / (problems.train_flops(problem) * 128)
+    return int(min(390, max(20, flop)))
+
+
 def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True) -> dict:
-    steps = 20 if quick else 100
     peak = matmul_peak(1024 if quick else 2048)
     rows = []
     for name in names or PROBLEMS:
         p = problems.get(name)
+        steps = steps_for(p, quick)
         eng, tut = engine_throughput(name, steps), tutorial_throughput(name, steps)
         gflops = eng * problems.train_flops(p) / 1e9
-        rows.append({"problem": name, "engine_ex_s": eng, "tutorial_ex_s": tut, "speedup": eng / tut,
+        rows.append({"problem": name, "steps": steps, "engine_ex_s": eng, "tutorial_ex_s": tut, "speedup": eng / tut,
                      "gflops": gflops, "mfu": gflops / peak, "train_flops_per_example": problems.train_flops(p)})
     sweep_rows = []
     if sweeps:
@@ -92,7 +98,7 @@ def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True
         plan = [("mnist_logreg", lr8[:2], 1)] if quick else \
             [("mnist_logreg", lr8, 2), ("mnist_mlp", [1e-4, 1e-3, 1e-2, 1e-1], 1)]
         sweep_rows = [sweep_times(*args) for args in plan]
-    return {"quick": quick, "steps": steps, "peak_gflops": peak, "threads": torch.get_num_threads(),
+    return {"quick": quick, "peak_gflops": peak, "threads": torch.get_num_threads(),
             "machine": {k: v for k, v in provenance.collect().items() if k != "git"},
             "git": provenance.git_state(), "problems": rows, "sweeps": sweep_rows,
             "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
@@ -101,9 +107,9 @@ def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True
 def table(result: dict) -> str:
     lines = [f"machine: {result['machine']['cpu']} ({result['machine']['device']}), "
              f"{result['threads']} threads; fp32 matmul peak {result['peak_gflops']:.1f} GFLOP/s",
-             f"{'problem':14} {'engine ex/s':>12} {'tutorial ex/s':>14} {'ratio':>7} {'GFLOP/s':>8} {'MFU':>6}"]
+             f"{'problem':14} {'steps':>5} {'engine ex/s':>12} {'tutorial ex/s':>14} {'ratio':>7} {'GFLOP/s':>8} {'MFU':>6}"]
     for r in result["problems"]:
-        lines.append(f"{r['problem']:14} {r['engine_ex_s']:12,.0f} {r['tutorial_ex_s']:14,.0f} "
+        lines.append(f"{r['problem']:14} {r['steps']:5} {r['engine_ex_s']:12,.0f} {r['tutorial_ex_s']:14,.0f} "
                      f"{r['speedup']:6.1f}x {r['gflops']:8.1f} {r['mfu']:6.1%}")
     for s in result["sweeps"]:
         lines.append(f"sweep {s['problem']} {s['lrs']} lrs x {s['epochs']} epoch(s): engine "

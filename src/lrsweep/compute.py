@@ -23,13 +23,14 @@ def study_numbers(results_dir: str | Path) -> dict[str, str]:
 def bench_numbers(bench: dict) -> dict[str, str]:
     m = bench["machine"]
     return {"bench_machine": f"{m['cpu']} ({m['device']})", "bench_threads": str(bench["threads"]),
-            "bench_peak": f"{bench['peak_gflops']:.0f}", "bench_steps": str(bench["steps"])}
+            "bench_peak": f"{bench['peak_gflops']:.0f}", "bench_when": bench["when"]}
 
 
 def bench_table(bench: dict):
     rows = pd.DataFrame(bench["problems"])
     return pd.DataFrame({
         "problem": rows["problem"],
+        "steps": rows["steps"],
         "engine (examples/s)": rows["engine_ex_s"].map("{:,.0f}".format),
         "tutorial (examples/s)": rows["tutorial_ex_s"].map("{:,.0f}".format),
         "speed-up": rows["speedup"].map("{:.1f}x".format),

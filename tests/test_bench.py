@@ -1,0 +1,33 @@
+import torch
+
+from lrsweep import augment, bench, compute, data, tutorial
+
+
+def test_tutorial_dataset_yields_the_engine_images():
+    s = data.load("mnist")
+    ds = tutorial.PILImages(s.test[0][:5], s.test[1][:5], train=False, cifar=False)
+    x, y = ds[3]
+    assert x.shape == (1, 28, 28) and y == s.test[1][3].item()
+    assert torch.allclose(x * 0.3081 + 0.1307, s.test[0][3], atol=1e-6)
+
+
+def test_tutorial_cifar_crop_and_standardisation():
+    x = torch.rand(4, 3, 32, 32)
+    ds = tutorial.PILImages(x, torch.zeros(4, dtype=torch.long), train=False, cifar=True)
+    img, _ = ds[0]
+    expect = augment.per_image_standardize(((x[:1] * 255).round() / 255))[0]
+    assert torch.allclose(img, expect, atol=1e-5)
+    train_img, _ = tutorial.PILImages(x, torch.zeros(4, dtype=torch.long), train=True, cifar=True)[0]
+    assert train_img.shape == (3, 32, 32)
+
+
+def test_bench_quick_reports_ratios(tmp_path):
+    result = bench.run(quick=True, names=["mnist_logreg"], sweeps=False)
+    [row] = result["problems"]
+    assert result["peak_gflops"] > 0 and row["engine_ex_s"] > 0 and row["tutorial_ex_s"] > 0
+    assert row["speedup"] == row["engine_ex_s"] / row["tutorial_ex_s"]
+    assert row["mfu"] == row["gflops"] / result["peak_gflops"]
+    text = bench.table(result)
+    assert "mnist_logreg" in text and "MFU" in text
+    # the compute appendix reads the same structure
+    assert compute.bench_numbers(result)["bench_threads"] == str(result["threads"])
