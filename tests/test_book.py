@@ -76,6 +76,12 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert 'id="fig-mnist-acc-vs-lr"' in page
     assert re.search(r'Fig(ure|\.) 1', page) and "dashed line" in page
     assert re.search(r'<img[^>]+src="[^"]+\.png"', page)
+    # the compute appendix sums the published records and shows the committed benchmark
+    compute_page = (html / "chapters" / "compute.html").read_text()
+    published = records.load_all(paths.PUBLISHED_RUNS)
+    assert f"<strong>{len(published):,}</strong> runs" in compute_page
+    assert f"{sum(r['wall_time_s'] for r in published) / 3600:.2f}" in compute_page
+    assert "mnist_logreg" in compute_page and "MFU" in compute_page
     # the reference list renders the cited paper
     assert "adam: a method for stochastic optimization" in (html / "references.html").read_text().lower()
     # the parameters that were used are shown, the defaults they replaced are not
