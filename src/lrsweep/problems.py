@@ -2,6 +2,7 @@
 batch size + train-time augmentation. One place defines each; everything else asks by name."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -117,6 +118,7 @@ def input_shape(problem: Problem) -> tuple[int, int, int]:
     return (3, 32, 32) if problem.dataset.startswith("cifar10") else (1, 28, 28)
 
 
+@functools.lru_cache(maxsize=None)
 def forward_flops(problem: Problem) -> int:
     """Multiply-adds x 2 of one example's forward pass (Linear and Conv2d layers)."""
     model, total = problem.build(torch.Generator().manual_seed(0)), 0

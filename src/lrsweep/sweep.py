@@ -197,14 +197,16 @@ def _dask(work, epochs, scheduler) -> Iterator[list[dict]]:
 
 
 # Starting a worker process (interpreter, torch, data) costs a few seconds; below this much
-# training compute a sweep finishes sooner in the driver process.
-PROCESS_MIN_FLOP = 3e12  # measured: MLP 4 lrs x 1 epoch (1.6e12) 21 s in-process vs 26 s; x 3 epochs 61 s vs 51 s
+# training compute a sweep finishes sooner in the driver process. Measured on 2 cores:
+# MLP 4 lrs x 1 epoch (1.6e12 FLOP) 21 s in-process vs 26 s in 2 workers; 3 epochs 61 vs 51 s.
+PROCESS_MIN_FLOP = 3e12
+TRAIN_EXAMPLES = 50_000  # per epoch, roughly, for every problem here
 
 
 def _worth_processes(todo: list[RunConfig], epochs: int, device: torch.device) -> bool:
     if device.type == "cuda" or len(todo) < 2 or (os.cpu_count() or 1) < 2:
         return False
-    flop = sum(problems.train_flops(problems.get(c.problem)) * 50_000 * epochs for c in todo)
+    flop = sum(problems.train_flops(problems.get(c.problem)) * TRAIN_EXAMPLES * epochs for c in todo)
     return flop >= PROCESS_MIN_FLOP
 
 
