@@ -85,3 +85,17 @@ def test_results_cli_prints_csv(tmp_path):
     header, *rows = out.stdout.strip().splitlines()
     assert header.startswith("problem,optimizer,lr,seed,epoch,status,train_loss")
     assert len(rows) == 2 and rows[0].split(",")[4] == "0"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"mnsit": {"epochs": 1}}, "unknown chapter(s) mnsit; allowed: compute, mnist"),
+    ({"mnist": {"epoch": 1}}, "chapter mnist has no parameter(s) epoch; allowed: problems"),
+    (["mnist"], "expected a mapping of chapter name to parameters"),
+])
+def test_book_refuses_bad_parameter_files(tmp_path, params, message):
+    import yaml
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(params))
+    r = cli("book", "--params", str(f), "--out", str(tmp_path / "build"))
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "build").exists()

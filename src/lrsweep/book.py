@@ -31,6 +31,12 @@ def read_params(params_file: str | None) -> dict[str, dict]:
     if unknown := set(params) - known:
         raise UsageError(f"{params_file}: unknown chapter(s) {', '.join(sorted(unknown))}; "
                          f"allowed: {', '.join(sorted(known))}")
+    import papermill
+    for name, values in params.items():
+        allowed = papermill.inspect_notebook(str(paths.ROOT / "chapters" / f"{name}.ipynb"))
+        if unknown := set(values) - set(allowed):
+            raise UsageError(f"{params_file}: chapter {name} has no parameter(s) "
+                             f"{', '.join(sorted(unknown))}; allowed: {', '.join(allowed)}")
     return params
 
 
