@@ -294,6 +294,9 @@ class Splits:
 
 
 def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    # Convert in torch so the images live in torch's (64-byte aligned) memory: convolution
+    # kernels can pick another reduction order for differently aligned input, and the old
+    # numpy-allocated tensors made 2c2d numbers depend on where numpy put the buffer.
     x = np.require(x, requirements=["C", "W"])  # IDX arrays are read-only views of the file
     return torch.from_numpy(x).float().div_(255.0), torch.from_numpy(y.astype(np.int64))
 
