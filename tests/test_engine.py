@@ -68,12 +68,15 @@ def test_missing_dataset_is_refused_before_work(tmp_path):
 
 
 def test_dask_local_cluster_equals_in_process(tmp_path):
+    """Executors move runs, never change them. (Batched groups are split per worker, so
+    here every run is trained alone; batched vs alone is tested in test_batched.)"""
     spec = SweepSpec(["mnist_logreg"], ["adam", "sgd_momentum"], [1e-3, 1e-1], [0], 1)
-    local = run_sweep(spec, tmp_path / "a", executor="inprocess", threads=1, quiet=True)
-    dask = run_sweep(spec, tmp_path / "b", scheduler="local", quiet=True)
+    one = dict(batching="never", quiet=True)
+    local = run_sweep(spec, tmp_path / "a", executor="inprocess", threads=1, **one)
+    dask = run_sweep(spec, tmp_path / "b", scheduler="local", **one)
     assert curves(tmp_path / "a") == curves(tmp_path / "b")
-    assert local.drop(columns="run_id").equals(dask.drop(columns="run_id"))
-    procs = run_sweep(spec, tmp_path / "c", executor="processes", workers=2, quiet=True)
+    assert local.equals(dask)
+    procs = run_sweep(spec, tmp_path / "c", executor="processes", workers=2, **one)
     assert curves(tmp_path / "c") == curves(tmp_path / "a") and procs.equals(local)
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from lrsweep import records, sweep, train
+from lrsweep import records, sweep
 from lrsweep.sweep import SweepSpec, run_sweep
 
 SPEC = dict(problems=["mnist_logreg"], optimizers=["adam", "sgd_momentum"], lrs=[1e-3, 1e-1],
@@ -11,13 +11,14 @@ SPEC = dict(problems=["mnist_logreg"], optimizers=["adam", "sgd_momentum"], lrs=
 
 @pytest.fixture
 def count_training(monkeypatch):
+    """Every config that gets trained, whether alone or as a batched member."""
     calls = []
-    real = train.train_run
+    real = sweep.execute
 
-    def counting(cfg, epochs, **kw):
-        calls.append((cfg, epochs))
-        return real(cfg, epochs, **kw)
-    monkeypatch.setattr(train, "train_run", counting)
+    def counting(cfgs, epochs, *args, **kw):
+        calls.extend((cfg, epochs) for cfg in cfgs)
+        return real(cfgs, epochs, *args, **kw)
+    monkeypatch.setattr(sweep, "execute", counting)
     return calls
 
 

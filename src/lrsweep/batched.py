@@ -145,7 +145,8 @@ def _train(cfgs, epochs, problem, splits, results):
                 loss += F.cross_entropy(logits.flatten(0, 1), yb.repeat(len(active)),
                                         reduction="none").view(len(active), -1).sum(1)
                 correct += (logits.argmax(-1) == yb).sum(1)
-            sums[name] = ((loss / len(ey)).tolist(), (correct / len(ey)).tolist())
+            # divide in Python, as train.evaluate does, so both paths print the same numbers
+            sums[name] = ([v / len(ey) for v in loss.tolist()], [v / len(ey) for v in correct.tolist()])
         for j, r in enumerate(active):
             c = results[r]["curves"]
             c["epoch"].append(epoch)
