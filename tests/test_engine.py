@@ -95,3 +95,14 @@ def test_batched_groups_split_per_worker_and_record_members(tmp_path):
                       executor="inprocess", workers=1, quiet=True)
     assert {r["provenance"]["members"] for r in records.load_all(tmp_path)} == {2}
     assert (table.status == "ok").all()
+
+
+def test_dask_splits_batched_groups_per_cluster_thread(tmp_path):
+    spec = SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2, 1e-1, 1.0], [0], 1)
+    run_sweep(spec, tmp_path, scheduler="local", batching="always", quiet=True)
+    recs = records.load_all(tmp_path)
+    # a LocalCluster has one single-threaded worker per core: one share of the group each
+    import os
+    shares = min(os.cpu_count(), 4)
+    sizes = [len(range(i, 4, shares)) for i in range(shares)]
+    assert sorted(r["provenance"]["members"] for r in recs) == sorted(n for n in sizes for _ in range(n))

@@ -173,26 +173,29 @@ def _processes(work, epochs, workers) -> Iterator[list[dict]]:
                 fut.cancel()
 
 
-def _dask(work, epochs, scheduler) -> Iterator[list[dict]]:
+def _dask_client(scheduler: str):
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError:
         raise UsageError("the dask executor needs dask[distributed] (pip install 'dask[distributed]')")
     if scheduler == "local":
-        client = Client(LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1,
-                                     dashboard_address=None))
-    else:
-        try:
-            client = Client(scheduler, timeout=10)
-        except OSError as e:
-            raise UsageError(f"cannot reach dask scheduler {scheduler}: {e}") from None
+        return Client(LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1,
+                                   dashboard_address=None))
+    try:
+        return Client(scheduler, timeout=10)
+    except OSError as e:
+        raise UsageError(f"cannot reach dask scheduler {scheduler}: {e}") from None
+
+
+def _dask(client, work, epochs, owns_cluster: bool) -> Iterator[list[dict]]:
+    from dask.distributed import as_completed as dask_completed
     try:
         futures = [client.submit(execute, cfgs, epochs, 1, pure=False) for cfgs in work]
         for _, recs in dask_completed(futures, with_results=True):
             yield recs
     finally:
         client.close()
-        if scheduler == "local":
+        if owns_cluster:
             client.cluster.close()
 
 
@@ -249,16 +252,23 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
     device = train.default_device()
     if executor == "auto":
         executor = "processes" if _worth_processes(todo, spec.epochs, device) else "inprocess"
-    # one process fills a GPU with big batched groups; a CPU wants one worker per core
-    workers = 1 if executor == "inprocess" else (workers or os.cpu_count() or 1)
+    client = _dask_client(scheduler) if executor == "dask" and todo else None
+    # one process fills a GPU with big batched groups; a CPU wants one worker per core, a
+    # cluster one share of each batched group per worker thread
+    if executor == "inprocess":
+        workers = 1
+    elif client is not None:
+        workers = workers or sum(client.nthreads().values()) or 1
+    else:
+        workers = workers or os.cpu_count() or 1
     work = tasks(todo, batching, workers, device)
     workers = min(workers, max(len(work), 1))
-    if executor == "inprocess":
+    if executor == "inprocess" or not todo:
         stream = _inprocess(work, spec.epochs, threads, progress=not quiet)
     elif executor == "processes":
         stream = _processes(work, spec.epochs, workers)
     else:
-        stream = _dask(work, spec.epochs, scheduler)
+        stream = _dask(client, work, spec.epochs, owns_cluster=scheduler == "local")
     counts = {"cached": len(done), "computed": 0, "diverged": 0, "failed": 0}
     bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="sweep", unit="run",
                disable=quiet, dynamic_ncols=True)
