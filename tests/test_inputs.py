@@ -99,3 +99,10 @@ def test_book_refuses_bad_parameter_files(tmp_path, params, message):
     r = cli("book", "--params", str(f), "--out", str(tmp_path / "build"))
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "build").exists()
+
+
+def test_unreachable_dask_scheduler_is_a_clean_error(tmp_path):
+    r = cli("sweep", *GOOD, "--scheduler", "tcp://127.0.0.1:9", "--results", str(tmp_path / "runs"),
+            "--quiet")
+    assert r.returncode == 2 and "cannot reach dask scheduler tcp://127.0.0.1:9" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "runs").exists()
