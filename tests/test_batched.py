@@ -77,3 +77,20 @@ def test_group_must_share_everything_but_lr_and_seed():
     with pytest.raises(ValueError, match="not one batchable group"):
         batched.train_group(cfgs, 1)
     assert not batched.supported(configs("prodigy", [(1.0, 0)])[0])
+
+
+def test_gpu_groups_are_sized_to_the_free_memory():
+    [cfg] = configs("adam", [(1e-3, 0)], problem="cifar10_3c3d")
+    gpu = torch.device("cuda")
+    assert batched.max_members(cfg, torch.device("cpu")) is None
+    one = batched.max_members(cfg, gpu, free_bytes=10**9)
+    assert 1 <= one and batched.max_members(cfg, gpu, free_bytes=10**11) >= 99 * one
+    assert batched.max_members(cfg, gpu, free_bytes=1) == 1
+
+
+def test_problem_profile_counts_activations():
+    from lrsweep import problems
+    logreg = problems.get("mnist_logreg")
+    # flatten (784) + linear (10)
+    assert problems.activation_elements(logreg) == 784 + 10
+    assert problems.forward_flops(logreg) == 2 * 784 * 10

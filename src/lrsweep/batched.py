@@ -41,6 +41,19 @@ def pays(cfg: RunConfig, device: torch.device) -> bool:
     return device.type == "cuda" or problems.train_flops(problems.get(cfg.problem)) <= CPU_MAX_TRAIN_FLOPS
 
 
+def max_members(cfg: RunConfig, device: torch.device, free_bytes: int | None = None) -> int | None:
+    """How many members fit on a GPU at once (None: no limit, on a CPU). Per member: the
+    parameters with gradient and two optimizer states, and a batch of activations kept for
+    backward plus their gradients; half the free memory is left as headroom."""
+    if device.type != "cuda":
+        return None
+    if free_bytes is None:
+        free_bytes, _ = torch.cuda.mem_get_info(device)
+    p = problems.get(cfg.problem)
+    per_member = 4 * (4 * problems.n_params(p) + 2 * cfg.batch_size * problems.activation_elements(p))
+    return max(1, int(0.5 * free_bytes // per_member))
+
+
 def group_key(cfg: RunConfig) -> tuple:
     return (cfg.problem, cfg.optimizer, cfg.hparams, cfg.batch_size)
 

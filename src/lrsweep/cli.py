@@ -5,6 +5,7 @@ Bad input is reported as one line ``lrsweep: error: ...`` with exit status 2, no
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -171,3 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lrsweep: interrupted; finished runs are saved, rerun to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `lrsweep results --format csv | head`
+        sys.stdout = open(os.devnull, "w")
+        return 0

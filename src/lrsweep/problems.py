@@ -119,22 +119,34 @@ def input_shape(problem: Problem) -> tuple[int, int, int]:
 
 
 @functools.lru_cache(maxsize=None)
-def forward_flops(problem: Problem) -> int:
-    """Multiply-adds x 2 of one example's forward pass (Linear and Conv2d layers)."""
-    model, total = problem.build(torch.Generator().manual_seed(0)), 0
+def _forward_profile(problem: Problem) -> tuple[int, int]:
+    """(FLOPs, activation elements) of one example's forward pass: multiply-adds x 2 of the
+    Linear and Conv2d layers, and the outputs of every layer."""
+    model, flops, acts = problem.build(torch.Generator().manual_seed(0)), 0, 0
 
     def count(m, inp, out):
-        nonlocal total
+        nonlocal flops, acts
         if isinstance(m, nn.Linear):
-            total += 2 * m.in_features * m.out_features
+            flops += 2 * m.in_features * m.out_features
         elif isinstance(m, nn.Conv2d):
-            total += 2 * math.prod(m.kernel_size) * m.in_channels * out[0].numel()
-    hooks = [m.register_forward_hook(count) for m in model.modules()]
+            flops += 2 * math.prod(m.kernel_size) * m.in_channels * out[0].numel()
+        acts += out[0].numel()
+    leaves = [m for m in model.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(count) for m in leaves]
     with torch.no_grad():
         model(torch.zeros(1, *input_shape(problem)))
     for h in hooks:
         h.remove()
-    return total
+    return flops, acts
+
+
+def forward_flops(problem: Problem) -> int:
+    return _forward_profile(problem)[0]
+
+
+def activation_elements(problem: Problem) -> int:
+    """Layer outputs of one example's forward pass (what backward keeps in memory)."""
+    return _forward_profile(problem)[1]
 
 
 def train_flops(problem: Problem) -> int:

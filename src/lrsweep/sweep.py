@@ -127,7 +127,8 @@ BATCHING = ("auto", "always", "never")
 def tasks(todo: list[RunConfig], batching: str, workers: int,
           device: torch.device) -> list[list[RunConfig]]:
     """Units of work: single runs, or groups trained together as batched members where that
-    pays (``batching='auto'``). A group is split into one share per worker."""
+    pays (``batching='auto'``). A group is split into one share per worker, and on a GPU
+    into shares that fit its memory."""
     singles, groups = [], {}
     for c in todo:
         use = batched.supported(c) and (batching == "always" or
@@ -135,7 +136,8 @@ def tasks(todo: list[RunConfig], batching: str, workers: int,
         (groups.setdefault(batched.group_key(c), []) if use else singles).append(c)
     out = [[c] for c in singles]
     for cfgs in groups.values():
-        n = min(workers, len(cfgs))
+        cap = batched.max_members(cfgs[0], device) or len(cfgs)
+        n = max(min(workers, len(cfgs)), -(-len(cfgs) // cap))
         out += [cfgs[i::n] for i in range(n)]
     return out
 
