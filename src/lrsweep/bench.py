@@ -90,8 +90,9 @@ def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True
         steps = steps_for(p, quick)
         eng, tut = engine_throughput(name, steps), tutorial_throughput(name, steps)
         gflops = eng * problems.train_flops(p) / 1e9
-        rows.append({"problem": name, "steps": steps, "engine_ex_s": eng, "tutorial_ex_s": tut, "speedup": eng / tut,
-                     "gflops": gflops, "mfu": gflops / peak, "train_flops_per_example": problems.train_flops(p)})
+        rows.append({"problem": name, "steps": steps, "engine_ex_s": eng, "tutorial_ex_s": tut,
+                     "speedup": eng / tut, "gflops": gflops, "mfu": gflops / peak,
+                     "train_flops_per_example": problems.train_flops(p)})
     sweep_rows = []
     if sweeps:
         lr8 = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]
@@ -107,13 +108,15 @@ def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True
 def table(result: dict) -> str:
     lines = [f"machine: {result['machine']['cpu']} ({result['machine']['device']}), "
              f"{result['threads']} threads; fp32 matmul peak {result['peak_gflops']:.1f} GFLOP/s",
-             f"{'problem':14} {'steps':>5} {'engine ex/s':>12} {'tutorial ex/s':>14} {'ratio':>7} {'GFLOP/s':>8} {'MFU':>6}"]
+             f"{'problem':14} {'steps':>5} {'engine ex/s':>12} {'tutorial ex/s':>14} "
+             f"{'ratio':>7} {'GFLOP/s':>8} {'MFU':>6}"]
     for r in result["problems"]:
-        lines.append(f"{r['problem']:14} {r['steps']:5} {r['engine_ex_s']:12,.0f} {r['tutorial_ex_s']:14,.0f} "
-                     f"{r['speedup']:6.1f}x {r['gflops']:8.1f} {r['mfu']:6.1%}")
+        lines.append(f"{r['problem']:14} {r['steps']:5} {r['engine_ex_s']:12,.0f} "
+                     f"{r['tutorial_ex_s']:14,.0f} {r['speedup']:6.1f}x {r['gflops']:8.1f} {r['mfu']:6.1%}")
     for s in result["sweeps"]:
         lines.append(f"sweep {s['problem']} {s['lrs']} lrs x {s['epochs']} epoch(s): engine "
-                     f"{s['engine_s']:.1f} s, tutorial once per lr {s['tutorial_s']:.1f} s -> {s['speedup']:.1f}x")
+                     f"{s['engine_s']:.1f} s, tutorial once per lr {s['tutorial_s']:.1f} s "
+                     f"-> {s['speedup']:.1f}x")
     return "\n".join(lines)
 
 

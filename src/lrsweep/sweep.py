@@ -83,7 +83,7 @@ class SweepSpec:
         set_(self, "epochs", _positive_int(self.epochs, "epochs", 1))
         if not isinstance(self.settings, dict):
             raise UsageError(f"settings must be a mapping of name to value, got {self.settings!r}")
-        self.hparams_for  # resolves every optimizer now, so a bad key fails before any work
+        _ = self.hparams_for  # resolves every optimizer now, so a bad key fails before any work
 
     @property
     def batch_size(self) -> int | None:
@@ -179,7 +179,7 @@ def _dask_client(scheduler: str):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise UsageError("the dask executor needs dask[distributed] (pip install 'dask[distributed]')")
+        raise UsageError("the dask executor needs dask[distributed] (pip install 'dask[distributed]')") from None
     if scheduler == "local":
         return Client(LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1,
                                    dashboard_address=None))
