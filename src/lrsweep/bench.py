@@ -30,20 +30,13 @@ def matmul_peak(n: int = 2048, repeats: int = 20) -> float:
     return 2 * n ** 3 / best / 1e9
 
 
-def _cut(splits: data.Splits, steps: int) -> data.Splits:
-    n = steps * 128
-    small = lambda xy: (xy[0][:128], xy[1][:128])  # noqa: E731 - evaluation is not measured
-    return data.Splits(splits.dataset, splits.source, (splits.train[0][:n], splits.train[1][:n]),
-                       small(splits.valid), small(splits.test))
-
-
 def engine_throughput(name: str, steps: int) -> float:
     """Training examples/s of ``train.train_run`` (one run, in-memory tensors)."""
     problem = problems.get(name)
     [cfg] = SweepSpec([name], ["adam"], [1e-3], [0], 1).configs()
     full = data.load(problem.dataset)
-    train.train_run(cfg, 1, splits=_cut(full, 3))  # warm-up: allocator, kernels
-    res = train.train_run(cfg, 1, splits=_cut(full, steps))
+    train.train_run(cfg, 1, splits=full.head(3 * 128, 128))  # warm-up: allocator, kernels
+    res = train.train_run(cfg, 1, splits=full.head(steps * 128, 128))  # eval is not measured
     return steps * 128 / res["wall_time_s"]
 
 

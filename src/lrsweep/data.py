@@ -281,6 +281,12 @@ class Splits:
     valid: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
 
+    def head(self, n_train: int, n_eval: int) -> "Splits":
+        """The first images of each split (views, no copy): for benchmarks and tests."""
+        cut = lambda xy, n: (xy[0][:n], xy[1][:n])  # noqa: E731
+        return Splits(self.dataset, self.source, cut(self.train, n_train),
+                      cut(self.valid, n_eval), cut(self.test, n_eval))
+
     def to(self, device: torch.device) -> "Splits":
         move = lambda xy: (xy[0].to(device), xy[1].to(device))  # noqa: E731
         return Splits(self.dataset, self.source, move(self.train), move(self.valid), move(self.test))

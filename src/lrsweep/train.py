@@ -87,14 +87,15 @@ def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
     start = time.perf_counter()  # training and evaluation only: loading is once per process
     result = new_result()
     try:
-        _train(cfg, epochs, problem, splits, result["curves"], result, progress)
+        _train(cfg, epochs, problem, splits, result, progress)
     except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
         result.update(status="failed", message=f"{type(e).__name__}: {e}")
     return finish(result, start, splits)
 
 
-def _train(cfg, epochs, problem, splits, curves, result, progress):
+def _train(cfg, epochs, problem, splits, result, progress):
     x, y = splits.train
+    curves = result["curves"]
     model = problem.build(torch.Generator().manual_seed(cfg.seed)).to(x.device)
     opt = optim.build(cfg.optimizer, model.parameters(), cfg.lr, dict(cfg.hparams))
     switch = optim.get(cfg.optimizer).train_eval_switch
