@@ -131,8 +131,8 @@ def tasks(todo: list[RunConfig], batching: str, workers: int,
     into shares that fit its memory."""
     singles, groups = [], {}
     for c in todo:
-        use = batched.supported(c) and (batching == "always" or
-                                        batching == "auto" and batched.pays(c, device))
+        use = (batching == "always" and batched.supported(c)
+               or batching == "auto" and batched.pays(c, device))  # pays() implies supported()
         (groups.setdefault(batched.group_key(c), []) if use else singles).append(c)
     out = [[c] for c in singles]
     for cfgs in groups.values():
