@@ -1,4 +1,8 @@
 import math
+import subprocess
+import sys
+
+import pytest
 
 from lrsweep import train
 from lrsweep.config import RunConfig
@@ -58,3 +62,31 @@ def test_run_id_depends_on_every_setting_but_not_the_budget():
     assert len({base.run_id, cfg(lr=2e-3).run_id, cfg(seed=1).run_id, cfg(beta2=0.99).run_id,
                 cfg(batch_size=64).run_id, cfg(optimizer="sgd_momentum").run_id}) == 6
     assert RunConfig.from_dict(base.to_dict()) == base
+
+
+ALLOC_PROBE = """
+import resource, sys, torch
+from lrsweep import allocator
+if sys.argv[1] == "keep":
+    assert allocator.keep_freed_memory()
+w = torch.randn(784, 1000)  # mnist_mlp's largest weight
+for _ in range(3):
+    (w.abs().sqrt() / 2).sum()  # temporaries of its size, as in an Adam step
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    (w.abs().sqrt() / 2).sum()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings")
+def test_allocator_setting_stops_per_step_page_faults():
+    """Freed step-sized blocks are reused instead of being faulted in again every time."""
+    def faults(mode):
+        out = subprocess.run([sys.executable, "-c", ALLOC_PROBE, mode], check=True,
+                             capture_output=True, text=True)
+        return int(out.stdout)
+    default = faults("default")
+    if default < 1000:
+        pytest.skip(f"this allocator already reuses the blocks ({default} faults)")
+    assert faults("keep") < default / 20

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
-from . import data, optim, problems
+from . import allocator, data, optim, problems
 from .config import RunConfig
 
 EVAL_BATCH = 2000
@@ -82,6 +82,7 @@ def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
     """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
     an exception inside training becomes ``status='failed'`` rather than ending a sweep.
     ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
+    allocator.keep_freed_memory()
     problem = problems.get(cfg.problem)
     splits = splits or device_splits(problem.dataset, str(device or default_device()))
     start = time.perf_counter()  # training and evaluation only: loading is once per process
