@@ -26,6 +26,7 @@ def test_bench_quick_reports_ratios(tmp_path):
     [row] = result["problems"]
     assert result["peak_gflops"] > 0 and row["engine_ex_s"] > 0 and row["tutorial_ex_s"] > 0
     assert row["speedup"] == row["engine_ex_s"] / row["tutorial_ex_s"]
+    assert row["engine_ex_s"] == max(row["engine_samples"]) and len(row["tutorial_samples"]) == 1
     assert row["mfu"] == row["gflops"] / result["peak_gflops"]
     text = bench.table(result)
     assert "mnist_logreg" in text and "MFU" in text

@@ -23,7 +23,8 @@ def study_numbers(results_dir: str | Path) -> dict[str, str]:
 def bench_numbers(bench: dict) -> dict[str, str]:
     m = bench["machine"]
     return {"bench_machine": f"{m['cpu']} ({m['device']})", "bench_threads": str(bench["threads"]),
-            "bench_peak": f"{bench['peak_gflops']:.0f}", "bench_when": bench["when"]}
+            "bench_peak": f"{bench['peak_gflops']:.0f}", "bench_when": bench["when"],
+            "bench_repeats": str(bench["repeats"])}
 
 
 def bench_table(bench: dict):
