@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from lrsweep import augment, bench, compute, data, tutorial
+from lrsweep import augment, bench, compute, data, problems, tutorial
 
 
 def test_tutorial_dataset_yields_the_engine_images():
@@ -22,13 +23,22 @@ def test_tutorial_cifar_crop_and_standardisation():
 
 
 def test_bench_quick_reports_ratios(tmp_path):
-    result = bench.run(quick=True, names=["mnist_logreg"], sweeps=False)
+    result = bench.run(quick=True, names=["mnist_mlp"], sweeps=False)
     [row] = result["problems"]
     assert result["peak_gflops"] > 0 and row["engine_ex_s"] > 0 and row["tutorial_ex_s"] > 0
     assert row["speedup"] == row["engine_ex_s"] / row["tutorial_ex_s"]
     assert row["engine_ex_s"] == max(row["engine_samples"]) and len(row["tutorial_samples"]) == 1
     assert row["mfu"] == row["gflops"] / result["peak_gflops"]
+    assert row["mfu"] < 1.1  # FLOPs per example not overstated (10% for noise in the peak)
     text = bench.table(result)
-    assert "mnist_logreg" in text and "MFU" in text
+    assert "mnist_mlp" in text and "MFU" in text
     # the compute appendix reads the same structure
     assert compute.bench_numbers(result)["bench_threads"] == str(result["threads"])
+
+
+def test_sweep_floor_scales_with_work_and_peak():
+    one = bench.floor_seconds("mnist_mlp", 1, 1, peak_gflops=100.0)
+    assert bench.floor_seconds("mnist_mlp", 4, 2, peak_gflops=100.0) == pytest.approx(8 * one)
+    assert bench.floor_seconds("mnist_mlp", 1, 1, peak_gflops=200.0) == pytest.approx(one / 2)
+    # 49,920 examples (390 full batches) of the MLP's training FLOPs
+    assert one == pytest.approx(49_920 * problems.train_flops(problems.get("mnist_mlp")) / 100e9)

@@ -47,4 +47,6 @@ def sweep_table(bench: dict):
         "engine (s)": rows["engine_s"].map("{:.1f}".format),
         "tutorial, once per lr (s)": rows["tutorial_s"].map("{:.1f}".format),
         "speed-up": rows["speedup"].map("{:.1f}x".format),
+        "compute floor (s)": rows["floor_s"].map("{:.1f}".format),
+        "speed-up at the floor": rows["max_speedup"].map("{:.1f}x".format),
     }).style.hide(axis="index")
