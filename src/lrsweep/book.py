@@ -62,7 +62,8 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
     (dest / "chapters").mkdir(parents=True)
     for name in SOURCES:
         shutil.copy2(paths.ROOT / name, dest / name)
-    shutil.copytree(paths.ROOT / "_ext", dest / "_ext")
+    for folder in ("_ext", "_static"):
+        shutil.copytree(paths.ROOT / folder, dest / folder)
     for md in (paths.ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, dest / "chapters" / md.name)
     for nb in chapters():
