@@ -47,6 +47,20 @@ def test_regret_ci_brackets_the_estimate_and_reflects_seed_noise():
     assert row["n_seeds"] == 8
 
 
+def test_regret_is_against_each_optimizers_own_default():
+    """Prodigy's lr is a multiplier whose default is 1.0, Adam's default is 0.001."""
+    rows = []
+    for opt in ("adam", "prodigy"):
+        rows += [(opt, 1e-3, 0, 1, "ok", 0.90, 0.90), (opt, 1.0, 0, 1, "ok", 0.80, 0.80),
+                 (opt, 1e-2, 0, 1, "ok", 0.95, 0.95)]
+    s = analysis.summary(analysis.final_epoch(table(rows))).set_index("optimizer")
+    assert s.loc["adam", "default_lr"] == 1e-3 and s.loc["prodigy", "default_lr"] == 1.0
+    assert s.loc["adam", "regret"] == pytest.approx(0.05)
+    assert s.loc["prodigy", "regret"] == pytest.approx(0.15)
+    forced = analysis.summary(analysis.final_epoch(table(rows)), default_lr=1e-3)
+    assert forced["regret"].tolist() == pytest.approx([0.05, 0.05])
+
+
 def test_one_seed_has_no_interval_and_missing_default_is_reported():
     t = table([("adam", 1e-2, 0, 1, "ok", 0.9, 0.9), ("adam", 1e-1, 0, 1, "ok", 0.8, 0.8)])
     [row] = analysis.summary(analysis.final_epoch(t)).to_dict("records")

@@ -1,3 +1,5 @@
+import inspect
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -76,9 +78,8 @@ def test_crop_is_a_window_of_the_padded_image_and_flip_mirrors():
 
 
 @pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
-def test_every_optimizer_trains(name, small_data):
-    lr = 1.0 if name in ("prodigy", "dadapt_adam", "dog") else 1e-3
-    [cfg] = SweepSpec(["mnist_logreg"], [name], [lr], [0], 1).configs()
+def test_every_optimizer_trains_at_its_default_lr(name, small_data):
+    [cfg] = SweepSpec(["mnist_logreg"], [name], [optim.get(name).default_lr], [0], 1).configs()
     res = train.train_run(cfg, epochs=1)
     assert res["status"] == "ok", res["message"]
     assert res["curves"]["train_loss"][1] < res["curves"]["train_loss"][0]
@@ -90,3 +91,12 @@ def test_hyperparameters_reach_the_optimizer():
     assert opt.param_groups[0]["betas"] == (0.9, 0.99) and opt.param_groups[0]["eps"] == 1e-6
     opt = optim.build("sgd_momentum", model.parameters(), 0.1, {})
     assert opt.param_groups[0]["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
+def test_default_lr_is_the_librarys_own(name):
+    """'Not tuning' means the lr the optimizer's library picks when none is given."""
+    model = torch.nn.Linear(2, 2)
+    built = optim.build(name, model.parameters(), 0.5, {})
+    library_default = inspect.signature(type(built)).parameters["lr"].default
+    assert optim.get(name).default_lr == library_default

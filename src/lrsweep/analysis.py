@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DEFAULT_LR = 1e-3
+from . import optim
+
 CELL = ["problem", "optimizer", "hparams"]
 
 
@@ -34,27 +35,29 @@ def _select(valid: np.ndarray, test: np.ndarray, lrs: np.ndarray, default_row: i
 
 
 def summary(final: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
-            default_lr: float = DEFAULT_LR) -> pd.DataFrame:
+            default_lr: float | None = None) -> pd.DataFrame:
     """Per (problem, optimizer, hparams): tuned lr (chosen on validation, reported on test),
     test accuracy at the tuned and the default lr, and regret = tuned - default with a 95%
-    percentile-bootstrap CI that resamples seeds (re-selecting the lr in each resample)."""
+    percentile-bootstrap CI that resamples seeds (re-selecting the lr in each resample).
+    The default is each optimizer's own (0.001 for Adam and SGD) unless ``default_lr``."""
     rng = np.random.default_rng(seed)
     out = []
     for key, cell in final.groupby(CELL, sort=True):
         valid, test = _matrix(cell, "valid_acc"), _matrix(cell, "test_acc")
         lrs = valid.index.to_numpy()
-        hits = np.flatnonzero(np.isclose(lrs, default_lr, rtol=1e-9))
+        default = default_lr or optim.get(key[1]).default_lr
+        hits = np.flatnonzero(np.isclose(lrs, default, rtol=1e-9))
         drow = int(hits[0]) if len(hits) else None
         v, t = valid.to_numpy(), test.to_numpy()
-        best_lr, tuned, default = _select(v, t, lrs, drow)
+        best_lr, tuned, at_default = _select(v, t, lrs, drow)
         boots = []
         for _ in range(n_boot if drow is not None and v.shape[1] > 1 else 0):
             cols = rng.integers(0, v.shape[1], v.shape[1])
             _, bt, bd = _select(v[:, cols], t[:, cols], lrs, drow)
             boots.append(bt - bd)
         lo, hi = np.percentile(boots, [2.5, 97.5]) if boots else (np.nan, np.nan)
-        out.append(dict(zip(CELL, key), best_lr=best_lr, acc_tuned=tuned, acc_default=default,
-                        regret=tuned - default, regret_lo=lo, regret_hi=hi,
+        out.append(dict(zip(CELL, key), best_lr=best_lr, default_lr=default, acc_tuned=tuned,
+                        acc_default=at_default, regret=tuned - at_default, regret_lo=lo, regret_hi=hi,
                         n_seeds=v.shape[1], n_lrs=len(lrs),
                         diverged=int(cell["diverged"].sum())))
     return pd.DataFrame(out)

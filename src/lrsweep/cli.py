@@ -71,7 +71,7 @@ def cmd_problems(args) -> int:
 def cmd_optimizers(args) -> int:
     from . import optim
     for o in optim.OPTIMIZERS.values():
-        hp = ", ".join(f"{k}={v}" for k, v in o.defaults.items())
+        hp = ", ".join(f"{k}={v}" for k, v in {"lr": o.default_lr, **o.defaults}.items())
         print(f"{o.name:20} {o.description}\n{'':20} {hp}")
     return 0
 

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .analysis import DEFAULT_LR
+from . import optim
 
 OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD-momentum",
                     "prodigy": "Prodigy", "dadapt_adam": "D-Adapt Adam", "dog": "DoG",
@@ -20,8 +20,9 @@ def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "r
                    problems: list[str] | None = None) -> plt.Figure:
     """Accuracy against lr (log axis), one panel per problem, one line per optimizer: the
     mean over seeds with a band over seeds (``range``: min to max); x marks runs that
-    diverged (counted at chance accuracy); the dashed line is the default lr 0.001."""
+    diverged (counted at chance accuracy); dashed lines: the optimizers' default lrs."""
     style()
+    defaults = sorted({optim.get(o).default_lr for o in final["optimizer"].unique()})
     d = final.assign(optimizer=final["optimizer"].map(lambda o: OPTIMIZER_LABELS.get(o, o)))
     probs = list(problems or sorted(set(d["problem"])))
     fig, axes = plt.subplots(1, len(probs), figsize=(5.2 * len(probs), 3.8), squeeze=False,
@@ -37,7 +38,8 @@ def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "r
         if len(bad):
             ax.scatter(bad["lr"], bad[metric], marker="x", color="black", zorder=5,
                        label="diverged")
-        ax.axvline(DEFAULT_LR, color="grey", ls="--", lw=1, label=f"default lr {DEFAULT_LR:g}")
+        for lr in defaults:
+            ax.axvline(lr, color="grey", ls="--", lw=1, label=f"default lr {lr:g}")
         ax.set(xscale="log", title=prob, xlabel="learning rate",
                ylabel=metric.replace("_acc", " accuracy").replace("_", " "))
     legend = {}

@@ -18,6 +18,7 @@ class OptimizerSpec:
     name: str
     description: str
     make: Callable[..., torch.optim.Optimizer]   # (params, lr, **hyperparameters)
+    default_lr: float                            # the library's own default: "not tuning"
     defaults: dict = field(default_factory=dict)
     train_eval_switch: bool = False              # schedule-free: .train()/.eval() around evaluation
 
@@ -77,21 +78,21 @@ def _schedulefree_adamw(params, lr, beta1, beta2, eps, weight_decay, warmup_step
 
 _ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 OPTIMIZERS: dict[str, OptimizerSpec] = {o.name: o for o in [
-    OptimizerSpec("adam", "Adam (Kingma & Ba), PyTorch defaults", _adam,
+    OptimizerSpec("adam", "Adam (Kingma & Ba), PyTorch defaults", _adam, 1e-3,
                   {**_ADAM, "weight_decay": 0.0}),
-    OptimizerSpec("adamw", "AdamW (decoupled weight decay)", _adamw,
+    OptimizerSpec("adamw", "AdamW (decoupled weight decay)", _adamw, 1e-3,
                   {**_ADAM, "weight_decay": 0.01}),
-    OptimizerSpec("sgd", "plain SGD", _sgd, {"weight_decay": 0.0}),
-    OptimizerSpec("sgd_momentum", "SGD with heavy-ball momentum", _sgd,
+    OptimizerSpec("sgd", "plain SGD", _sgd, 1e-3, {"weight_decay": 0.0}),
+    OptimizerSpec("sgd_momentum", "SGD with heavy-ball momentum", _sgd, 1e-3,
                   {"momentum": 0.9, "nesterov": False, "weight_decay": 0.0}),
-    OptimizerSpec("prodigy", "Prodigy (lr-free; lr multiplies its estimate)", _prodigy,
+    OptimizerSpec("prodigy", "Prodigy (lr-free; lr multiplies its estimate)", _prodigy, 1.0,
                   {**_ADAM, "weight_decay": 0.0, "d_coef": 1.0}),
     OptimizerSpec("dadapt_adam", "D-Adaptation Adam (lr-free; lr multiplies its estimate)",
-                  _dadapt_adam, {**_ADAM, "weight_decay": 0.0}),
-    OptimizerSpec("dog", "DoG (lr-free; lr multiplies its estimate)", _dog,
+                  _dadapt_adam, 1.0, {**_ADAM, "weight_decay": 0.0}),
+    OptimizerSpec("dog", "DoG (lr-free; lr multiplies its estimate)", _dog, 1.0,
                   {"reps_rel": 1e-6, "weight_decay": 0.0}),
     OptimizerSpec("schedulefree_adamw", "Schedule-Free AdamW (still has an lr)",
-                  _schedulefree_adamw, {**_ADAM, "weight_decay": 0.0, "warmup_steps": 0},
+                  _schedulefree_adamw, 2.5e-3, {**_ADAM, "weight_decay": 0.0, "warmup_steps": 0},
                   train_eval_switch=True),
 ]}
 

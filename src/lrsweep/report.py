@@ -32,10 +32,11 @@ def summary_table(summary: pd.DataFrame):
     return pd.DataFrame({
         "problem": summary["problem"],
         "optimizer": summary["optimizer"].map(lambda o: OPTIMIZER_LABELS.get(o, o)),
+        "default lr": summary["default_lr"].map(fmt_lr),
         "tuned lr": summary["best_lr"].map(fmt_lr),
-        "test acc. at 0.001": summary["acc_default"].map(fmt_pct),
+        "test acc. at default": summary["acc_default"].map(fmt_pct),
         "test acc. tuned": summary["acc_tuned"].map(fmt_pct),
-        "regret of 0.001": summary["regret"].map(fmt_pp),
+        "regret of default": summary["regret"].map(fmt_pp),
         "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(summary["regret_lo"], summary["regret_hi"])],
         "seeds": summary["n_seeds"],
     }).style.hide(axis="index")
