@@ -27,26 +27,32 @@ def bench_numbers(bench: dict) -> dict[str, str]:
             "bench_repeats": str(bench["repeats"])}
 
 
+def _table(rows: pd.DataFrame, columns: dict[str, tuple[str, str]]):
+    """A styled table without index: ``{heading: (column, format)}``."""
+    return pd.DataFrame({head: rows[col].map(fmt.format) for head, (col, fmt) in columns.items()}
+                        ).style.hide(axis="index")
+
+
 def bench_table(bench: dict):
-    rows = pd.DataFrame(bench["problems"])
-    return pd.DataFrame({
-        "problem": rows["problem"],
-        "steps": rows["steps"],
-        "engine (examples/s)": rows["engine_ex_s"].map("{:,.0f}".format),
-        "tutorial (examples/s)": rows["tutorial_ex_s"].map("{:,.0f}".format),
-        "speed-up": rows["speedup"].map("{:.1f}x".format),
-        "GFLOP/s": rows["gflops"].map("{:.1f}".format),
-        "MFU": rows["mfu"].map("{:.0%}".format),
-    }).style.hide(axis="index")
+    return _table(pd.DataFrame(bench["problems"]), {
+        "problem": ("problem", "{}"),
+        "steps": ("steps", "{}"),
+        "engine (examples/s)": ("engine_ex_s", "{:,.0f}"),
+        "tutorial (examples/s)": ("tutorial_ex_s", "{:,.0f}"),
+        "speed-up": ("speedup", "{:.1f}x"),
+        "GFLOP/s": ("gflops", "{:.1f}"),
+        "MFU": ("mfu", "{:.0%}"),
+    })
 
 
 def sweep_table(bench: dict):
     rows = pd.DataFrame(bench["sweeps"])
-    return pd.DataFrame({
-        "sweep": [f"{r.problem}, {r.lrs} lrs x {r.epochs} epoch(s)" for r in rows.itertuples()],
-        "engine (s)": rows["engine_s"].map("{:.1f}".format),
-        "tutorial, once per lr (s)": rows["tutorial_s"].map("{:.1f}".format),
-        "speed-up": rows["speedup"].map("{:.1f}x".format),
-        "compute floor (s)": rows["floor_s"].map("{:.1f}".format),
-        "speed-up at the floor": rows["max_speedup"].map("{:.1f}x".format),
-    }).style.hide(axis="index")
+    rows["sweep"] = [f"{r.problem}, {r.lrs} lrs x {r.epochs} epoch(s)" for r in rows.itertuples()]
+    return _table(rows, {
+        "sweep": ("sweep", "{}"),
+        "engine (s)": ("engine_s", "{:.1f}"),
+        "tutorial, once per lr (s)": ("tutorial_s", "{:.1f}"),
+        "speed-up": ("speedup", "{:.1f}x"),
+        "compute floor (s)": ("floor_s", "{:.1f}"),
+        "speed-up at the floor": ("max_speedup", "{:.1f}x"),
+    })

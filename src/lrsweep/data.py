@@ -47,20 +47,20 @@ class Dataset:
     url: str | None = None   # base URL of the official files, None = mirror only
 
 
-def _idx(prefix: str, digests: tuple[str, str, str, str]) -> tuple[DataFile, ...]:
+def _idx(digests: tuple[str, str, str, str]) -> tuple[DataFile, ...]:
     names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
     return tuple(DataFile(f"{n}.gz", f"sha256:{d}") for n, d in zip(names, digests))
 
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in [
-    Dataset("mnist", "MNIST", "mnist", _idx("mnist", (
+    Dataset("mnist", "MNIST", "mnist", _idx((
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")),
         n_valid=10_000, url="https://storage.googleapis.com/cvdf-datasets/mnist/"),
-    Dataset("fashion_mnist", "Fashion-MNIST", "fashion-mnist", _idx("fashion-mnist", (
+    Dataset("fashion_mnist", "Fashion-MNIST", "fashion-mnist", _idx((
         "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
         "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
