@@ -42,3 +42,13 @@ def test_sweep_floor_scales_with_work_and_peak():
     assert bench.floor_seconds("mnist_mlp", 1, 1, peak_gflops=200.0) == pytest.approx(one / 2)
     # 49,920 examples (390 full batches) of the MLP's training FLOPs
     assert one == pytest.approx(49_920 * problems.train_flops(problems.get("mnist_mlp")) / 100e9)
+
+
+def test_quick_run_never_replaces_the_published_bench(tmp_path, monkeypatch):
+    published = compute.load_bench(bench.DEFAULT_OUT)
+    monkeypatch.setattr(bench, "run", lambda quick: {**published, "quick": quick})
+    monkeypatch.setattr(bench, "DEFAULT_OUT", tmp_path / "bench.json")
+    monkeypatch.setattr(bench, "QUICK_OUT", tmp_path / "quick.json")
+    bench.main(quick=True, out=None)
+    assert not (tmp_path / "bench.json").exists()
+    assert compute.load_bench(tmp_path / "quick.json")["quick"] is True

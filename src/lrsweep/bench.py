@@ -16,6 +16,7 @@ from .sweep import SweepSpec
 
 PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d"]
 DEFAULT_OUT = paths.ROOT / "data" / "bench" / "bench.json"
+QUICK_OUT = paths.ROOT / "scratch" / "bench-quick.json"   # never replaces the published one
 REPEATS = 3   # throughput samples per loop and problem; the best one is reported
 
 
@@ -140,7 +141,7 @@ def table(result: dict) -> str:
 def main(quick: bool, out: str | None) -> int:
     result = run(quick=quick)
     print(table(result))
-    path = Path(out) if out else DEFAULT_OUT
+    path = Path(out) if out else QUICK_OUT if quick else DEFAULT_OUT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"written to {path}")

@@ -151,7 +151,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="throughput, MFU and speed-up over the tutorial loop")
     p.add_argument("--quick", action="store_true", help="a CI-sized run (fewer steps, tiny sweep)")
-    p.add_argument("--out", help="JSON file (default: data/bench/bench.json)")
+    p.add_argument("--out", help="JSON file (default: data/bench/bench.json; with --quick, "
+                   "scratch/bench-quick.json)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("book", help="execute the chapters with papermill and build the book")
