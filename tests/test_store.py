@@ -3,6 +3,7 @@ import json
 import pytest
 
 from lrsweep import records, sweep
+from lrsweep.errors import UsageError
 from lrsweep.sweep import SweepSpec, run_sweep
 
 SPEC = dict(problems=["mnist_logreg"], optimizers=["adam", "sgd_momentum"], lrs=[1e-3, 1e-1],
@@ -57,6 +58,22 @@ def test_longer_record_serves_shorter_budget(tmp_path, small_data, count_trainin
     cut = {**rec, "epochs": 1, "curves": {k: v[:2] for k, v in rec["curves"].items()}}
     records.write(tmp_path, cut)
     assert records.read(records.path_for(tmp_path, sweep.RunConfig.from_dict(rec["config"])))["epochs"] == 2
+
+
+def test_several_specs_run_as_one_sweep(tmp_path, small_data, count_training):
+    """A grid over Adam's eps, with a shared lr grid: one sweep, each run trained once."""
+    base = dict(problems=["mnist_logreg"], optimizers=["adam"], lrs=[1e-3, 1e-2], seeds=[0],
+                epochs=1)
+    specs = [SweepSpec(**base, settings={"eps": eps}) for eps in (1e-8, 1e-3)]
+    table = run_sweep(specs + specs[:1], tmp_path, executor="inprocess", quiet=True)
+    assert len(count_training) == 4
+    assert table.groupby("hparams")["run_id"].nunique().tolist() == [2, 2]
+    run_sweep(specs[1], tmp_path, executor="inprocess", quiet=True)
+    assert len(count_training) == 4  # every run of the second spec is stored already
+    with pytest.raises(UsageError, match="one epoch budget"):
+        run_sweep([specs[0], SweepSpec(**{**base, "epochs": 2})], tmp_path, quiet=True)
+    with pytest.raises(UsageError, match="non-empty list"):
+        run_sweep([], tmp_path, quiet=True)
 
 
 def test_failed_runs_are_retried(tmp_path, small_data):

@@ -202,8 +202,8 @@ def _dask(client, work, epochs, owns_cluster: bool) -> Iterator[list[dict]]:
 
 
 # Starting a worker process (interpreter, torch, data) costs a few seconds; below this much
-# training compute a sweep finishes sooner in the driver process. Measured on 2 cores:
-# MLP 4 lrs x 1 epoch (1.6e12 FLOP) 21 s in-process vs 26 s in 2 workers; 3 epochs 61 vs 51 s.
+# training compute a sweep finishes as soon in the driver process. Measured on 2 cores:
+# MLP 4 lrs x 1 epoch (1.6e12 FLOP) 19-22 s either way; 3 epochs 56 s in-process, 44 s in 2 workers.
 PROCESS_MIN_FLOP = 3e12
 TRAIN_EXAMPLES = 50_000  # per epoch, roughly, for every problem here
 
@@ -215,27 +215,42 @@ def _worth_processes(todo: list[RunConfig], epochs: int, device: torch.device) -
     return flop >= PROCESS_MIN_FLOP
 
 
-def plan(spec: SweepSpec, results_dir: Path) -> tuple[list[dict], list[RunConfig]]:
-    """Stored records that answer the spec, and the configs still to run."""
+def plan(specs: list[SweepSpec], results_dir: Path) -> tuple[list[dict], list[RunConfig]]:
+    """Stored records that answer the specs, and the configs still to run (each once)."""
     done, todo = [], []
-    for cfg in spec.configs():
-        rec = records.lookup(results_dir, cfg, spec.epochs)
+    for cfg in dict.fromkeys(c for spec in specs for c in spec.configs()):
+        rec = records.lookup(results_dir, cfg, specs[0].epochs)
         (done.append(rec) if rec is not None else todo.append(cfg))
     return done, todo
 
 
-def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executor: str = "auto",
+def _specs(spec) -> list[SweepSpec]:
+    """One spec, or several with one budget: their union is run as one sweep (e.g. a grid
+    over Adam's eps, or a different lr range per optimizer)."""
+    specs = [spec] if isinstance(spec, SweepSpec) else list(spec)
+    if not specs or not all(isinstance(s, SweepSpec) for s in specs):
+        raise UsageError(f"expected a SweepSpec or a non-empty list of them, got {spec!r}")
+    if len({s.epochs for s in specs}) > 1:
+        raise UsageError("the specs of one sweep must share one epoch budget, got "
+                         f"{sorted({s.epochs for s in specs})}")
+    return specs
+
+
+def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path = "data/runs", *,
+              executor: str = "auto",
               workers: int | None = None, scheduler: str | None = None,
               threads: int | None = None, batching: str = "auto",
               quiet: bool = False) -> pd.DataFrame:
     """Reuse what is stored, compute what is missing, return the spec's tidy table
-    (one row per run x epoch, epoch 0 = before training).
+    (one row per run x epoch, epoch 0 = before training). ``spec`` may be a list of specs
+    with one budget: their union is scheduled together.
 
     ``threads`` sets torch's thread count for in-process runs (worker processes and Dask
     workers always use one thread each); numbers are bit-identical only between runs with
     the same thread count. ``batching`` trains runs of one problem and optimizer together
     as batched members: ``auto`` where it pays (small models on a CPU, all on a GPU)."""
-    results_dir = Path(results_dir)
+    specs, results_dir = _specs(spec), Path(results_dir)
+    epochs = specs[0].epochs
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
     if batching not in BATCHING:
@@ -247,13 +262,13 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
     for value, what in ((workers, "workers"), (threads, "threads")):
         if value is not None:
             _positive_int(value, what, 1)
-    done, todo = plan(spec, results_dir)
+    done, todo = plan(specs, results_dir)
     if todo:  # verify (or fetch) data before any training starts
         for name in dict.fromkeys(problems.get(c.problem).dataset for c in todo):
             data.require(name)
     device = train.default_device()
     if executor == "auto":
-        executor = "processes" if _worth_processes(todo, spec.epochs, device) else "inprocess"
+        executor = "processes" if _worth_processes(todo, epochs, device) else "inprocess"
     client = _dask_client(scheduler) if executor == "dask" and todo else None
     # one process fills a GPU with big batched groups; a CPU wants one worker per core, a
     # cluster one share of each batched group per worker thread
@@ -266,11 +281,11 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
     work = tasks(todo, batching, workers, device)
     workers = min(workers, max(len(work), 1))
     if executor == "inprocess" or not todo:
-        stream = _inprocess(work, spec.epochs, threads, progress=not quiet)
+        stream = _inprocess(work, epochs, threads, progress=not quiet)
     elif executor == "processes":
-        stream = _processes(work, spec.epochs, workers)
+        stream = _processes(work, epochs, workers)
     else:
-        stream = _dask(client, work, spec.epochs, owns_cluster=scheduler == "local")
+        stream = _dask(client, work, epochs, owns_cluster=scheduler == "local")
     counts = {"cached": len(done), "computed": 0, "diverged": 0, "failed": 0}
     bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="sweep", unit="run",
                disable=quiet, dynamic_ncols=True)
@@ -288,4 +303,4 @@ def run_sweep(spec: SweepSpec, results_dir: str | Path = "data/runs", *, executo
     failed = [r for r in done if r["status"] == "failed"]
     if failed and not quiet:
         print(f"{len(failed)} run(s) failed, e.g. {failed[0]['config']}: {failed[0]['message']}")
-    return records.tidy(done, spec.epochs)
+    return records.tidy(done, epochs)
