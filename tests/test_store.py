@@ -91,3 +91,15 @@ def test_corrupt_or_foreign_json_is_ignored(tmp_path):
     (tmp_path / "p" / "a.json").write_text("{not json")
     (tmp_path / "p" / "b.json").write_text(json.dumps({"schema": 999}))
     assert records.load_all(tmp_path) == []
+
+
+def test_provenance_names_the_commit_of_this_checkout_or_of_a_copy(tmp_path, monkeypatch):
+    from lrsweep import paths, provenance
+    here = provenance.git_state()
+    assert len(here["commit"]) == 40 and isinstance(here["src_dirty"], bool)
+    # a copy without .git (a cluster node, a rented GPU): unknown unless told
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.delenv("LRSWEEP_COMMIT", raising=False)
+    assert provenance.git_state() == {"commit": None, "src_dirty": None}
+    monkeypatch.setenv("LRSWEEP_COMMIT", here["commit"])
+    assert provenance.git_state() == {"commit": here["commit"], "src_dirty": None}

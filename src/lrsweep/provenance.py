@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -35,15 +36,20 @@ def cpu_model() -> str:
 
 
 def git_state() -> dict:
+    """The commit and whether src/ differs from it. A copy of the tree without .git (a
+    cluster node, a rented GPU) can name its commit in $LRSWEEP_COMMIT; whether that copy
+    was edited is then unknown (None)."""
     def git(*args):
         return subprocess.run(["git", "-C", str(paths.ROOT), *args], capture_output=True,
                               text=True, timeout=10).stdout.strip()
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src"))
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "src")) if commit else None
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "src_dirty": None}
-    return {"commit": commit or None, "src_dirty": dirty}
+        commit, dirty = "", None
+    if not commit:
+        return {"commit": os.environ.get("LRSWEEP_COMMIT") or None, "src_dirty": None}
+    return {"commit": commit, "src_dirty": dirty}
 
 
 def device_name(device: torch.device) -> str:
