@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrsweep import analysis, paths, records, report
+from lrsweep import analysis, paths, provenance, records, report
 
 pytestmark = pytest.mark.slow
 TINY = {"problems": ["mnist_logreg"], "optimizers": ["adam", "sgd_momentum"],
@@ -82,6 +82,12 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert f"hold {len(published):,} runs" in compute_page
     assert f"{sum(r['wall_time_s'] for r in published) / 3600:.2f}" in compute_page
     assert "mnist_logreg" in compute_page and "MFU" in compute_page
+    # the cite page: BibTeX naming the commit the book was built from, and the records' data
+    cite = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "cite.html").read_text()))
+    commit = provenance.git_state()["commit"]
+    assert "@misc{lrsweep" in cite and f"note = {{commit {commit}}}" in cite
+    assert f"built from commit {commit}" in cite
+    assert "sha256:ba891046e6505d7a" in cite  # MNIST training images, as the records hold it
     # the reference list renders the cited paper
     assert "adam: a method for stochastic optimization" in (html / "references.html").read_text().lower()
     # the parameters that were used are shown, the defaults they replaced are not

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import records
+from . import records, report
 
 
 def load_bench(path: str | Path) -> dict:
@@ -27,14 +27,8 @@ def bench_numbers(bench: dict) -> dict[str, str]:
             "bench_repeats": str(bench["repeats"])}
 
 
-def _table(rows: pd.DataFrame, columns: dict[str, tuple[str, str]]):
-    """A styled table without index: ``{heading: (column, format)}``."""
-    return pd.DataFrame({head: rows[col].map(fmt.format) for head, (col, fmt) in columns.items()}
-                        ).style.hide(axis="index")
-
-
 def bench_table(bench: dict):
-    return _table(pd.DataFrame(bench["problems"]), {
+    return report.table(pd.DataFrame(bench["problems"]), {
         "problem": ("problem", "{}"),
         "steps": ("steps", "{}"),
         "engine (examples/s)": ("engine_ex_s", "{:,.0f}"),
@@ -48,7 +42,7 @@ def bench_table(bench: dict):
 def sweep_table(bench: dict):
     rows = pd.DataFrame(bench["sweeps"])
     rows["sweep"] = [f"{r.problem}, {r.lrs} lrs x {r.epochs} epoch(s)" for r in rows.itertuples()]
-    return _table(rows, {
+    return report.table(rows, {
         "sweep": ("sweep", "{}"),
         "engine (s)": ("engine_s", "{:.1f}"),
         "tutorial, once per lr (s)": ("tutorial_s", "{:.1f}"),

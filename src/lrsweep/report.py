@@ -27,19 +27,29 @@ def fmt_ci(lo: float, hi: float) -> str:
     return f"[{100 * lo:+.2f}, {100 * hi:+.2f}] pp"
 
 
+def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]):
+    """A styled table without index column, as the book shows tables:
+    ``{heading: (column, format string or function)}``."""
+    def cells(col, fmt):
+        return rows[col].map(fmt.format if isinstance(fmt, str) else fmt)
+    return pd.DataFrame({head: cells(col, fmt) for head, (col, fmt) in columns.items()}
+                        ).style.hide(axis="index")
+
+
 def summary_table(summary: pd.DataFrame):
-    """The summary as readers see it (a styled table without the index column)."""
-    return pd.DataFrame({
-        "problem": summary["problem"],
-        "optimizer": summary["optimizer"].map(lambda o: OPTIMIZER_LABELS.get(o, o)),
-        "default lr": summary["default_lr"].map(fmt_lr),
-        "tuned lr": summary["best_lr"].map(fmt_lr),
-        "test acc. at default": summary["acc_default"].map(fmt_pct),
-        "test acc. tuned": summary["acc_tuned"].map(fmt_pct),
-        "regret of default": summary["regret"].map(fmt_pp),
-        "95% CI": [fmt_ci(lo, hi) for lo, hi in zip(summary["regret_lo"], summary["regret_hi"])],
-        "seeds": summary["n_seeds"],
-    }).style.hide(axis="index")
+    """The summary as readers see it."""
+    ci = [fmt_ci(lo, hi) for lo, hi in zip(summary["regret_lo"], summary["regret_hi"])]
+    return table(summary.assign(ci=ci), {
+        "problem": ("problem", "{}"),
+        "optimizer": ("optimizer", lambda o: OPTIMIZER_LABELS.get(o, o)),
+        "default lr": ("default_lr", fmt_lr),
+        "tuned lr": ("best_lr", fmt_lr),
+        "test acc. at default": ("acc_default", fmt_pct),
+        "test acc. tuned": ("acc_tuned", fmt_pct),
+        "regret of default": ("regret", fmt_pp),
+        "95% CI": ("ci", "{}"),
+        "seeds": ("n_seeds", "{}"),
+    })
 
 
 def headline_numbers(summary: pd.DataFrame, problem: str) -> dict[str, str]:

@@ -1,0 +1,33 @@
+from lrsweep import citation, paths, records
+from lrsweep.sweep import SweepSpec
+
+
+def test_citation_cff_is_complete():
+    cff = citation.read_cff()
+    assert {"cff-version", "message", "title", "authors", "version", "date-released"} <= set(cff)
+    with open(paths.ROOT / "pyproject.toml") as fh:  # one version for the package and the report
+        assert f'version = "{cff["version"]}"' in fh.read()
+
+
+def test_bibtex_names_people_organisations_and_the_commit():
+    cff = {"title": "T", "version": "1.2", "date-released": "2030-01-02",
+           "authors": [{"family-names": "Ba", "given-names": "Jimmy"}, {"name": "Team X"}]}
+    entry = citation.bibtex(cff, "abc123")
+    assert entry.startswith("@misc{lrsweep2030,")
+    assert "author = {Ba, Jimmy and {Team X}}" in entry and "note = {commit abc123}" in entry
+    assert "note" not in citation.bibtex(cff)
+
+
+def test_build_provenance_counts_commits_and_lists_datasets(tmp_path):
+    cfgs = SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2], [0], 1).configs()
+    data = {"dataset": "mnist", "label": "MNIST", "checksums": {"a.gz": "sha256:00"}}
+    for cfg, commit in zip(cfgs, ["c1", None]):
+        prov = {"git": {"commit": commit}, "packages": {"torch": "9.9"}}
+        records.write(tmp_path, records.make(cfg, {"status": "ok", "epochs": 1, "curves": {},
+                                                   "data": data}, prov))
+    prov = citation.build_provenance(tmp_path)
+    assert prov["n_records"] == 2 and prov["record_commits"] == {"c1": 1, "unknown": 1}
+    assert prov["record_torch"] == {"9.9": 2}
+    assert prov["datasets"] == {"mnist": {"label": "MNIST", "checksums": {"a.gz": "sha256:00"}}}
+    shown = citation.book_numbers(prov)
+    assert shown["n_records"] == "2" and "sha256:00" in shown["datasets_table"].to_html()
