@@ -72,3 +72,21 @@ def test_one_seed_has_no_interval_and_missing_default_is_reported():
 def test_formatting():
     assert report.fmt_lr(0.000316) == "0.000316" and report.fmt_lr(1e-05) == "1e-05"
     assert report.fmt_pct(0.97834) == "97.83%" and report.fmt_pp(-0.0123) == "-1.23 pp"
+
+
+def test_figure_files_for_download_are_deterministic(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from lrsweep import figures
+    rows = [(opt, lr, s, 1, "ok", 0.9 - abs(lr - 1e-3), 0.9 - abs(lr - 1e-3))
+            for opt in ("adam", "sgd_momentum") for lr in (1e-4, 1e-3, 1e-2) for s in (0, 1)]
+    saved = []
+    for build in ("a", "b"):  # two builds of the book draw and save the figure afresh
+        fig = figures.accuracy_vs_lr(analysis.final_epoch(table(rows)))
+        saved.append(figures.save(fig, "f", tmp_path / build))
+        plt.close(fig)
+    first, again = saved
+    assert [p.suffix for p in first] == [".svg", ".pdf", ".png"]
+    assert first[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and first[1].read_bytes()[:4] == b"%PDF"
+    for a, b in zip(first, again):
+        assert a.read_bytes() == b.read_bytes(), a.name

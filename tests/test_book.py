@@ -76,6 +76,10 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert 'id="fig-mnist-acc-vs-lr"' in page
     assert re.search(r'Fig(ure|\.) 1', page) and "dashed line" in page
     assert re.search(r'<img[^>]+src="[^"]+\.png"', page)
+    # ... and the same figure as files to download
+    for ext in ("svg", "pdf", "png"):
+        [link] = re.findall(rf'href="\.\./(_downloads/[^"]+/fig-mnist-acc-vs-lr\.{ext})"', page)
+        assert (html / link).stat().st_size > 1000, link
     # the compute appendix sums the published records and shows the committed benchmark
     compute_page = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "compute.html").read_text()))
     published = records.load_all(paths.PUBLISHED_RUNS)

@@ -3,6 +3,7 @@ papermill (parameters: the published defaults, or overrides from a YAML file), t
 Jupyter Book render it with execution off and Sphinx warnings as errors."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,7 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
         shutil.copytree(paths.ROOT / folder, dest / folder)
     for md in (paths.ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, dest / "chapters" / md.name)
+    os.environ["LRSWEEP_FIGURES"] = str(dest / "figures")  # chapters save downloads there
     for nb in chapters():
         print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
         execute(nb, dest / "chapters" / nb.name, params.get(nb.stem, {}))

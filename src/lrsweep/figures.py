@@ -1,11 +1,18 @@
-"""Figures in one house style."""
+"""Figures in one house style, and their files for readers to download and cite."""
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import optim
+from . import optim, paths
+
+FORMATS = ("svg", "pdf", "png")
+# no creation dates (and, below, fixed SVG ids): the same figure gives the same bytes
+_NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
 
 OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD-momentum",
                     "prodigy": "Prodigy", "dadapt_adam": "D-Adapt Adam", "dog": "DoG",
@@ -48,3 +55,22 @@ def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "r
         ax.get_legend().remove()
     fig.legend(legend.values(), legend.keys(), loc="outside right center", frameon=False)
     return fig
+
+
+def figures_dir() -> Path:
+    """Where figure files go: $LRSWEEP_FIGURES (``lrsweep book`` points it into the book it
+    builds), else _build/figures."""
+    return Path(os.environ.get("LRSWEEP_FIGURES") or paths.ROOT / "_build" / "figures")
+
+
+def save(fig: plt.Figure, name: str, directory: str | Path | None = None) -> list[Path]:
+    """Write ``fig`` as ``name``.svg/.pdf/.png (PNG at 200 dpi); returns the paths."""
+    out = Path(directory or figures_dir())
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with plt.rc_context({"svg.hashsalt": name}):  # fixed SVG element ids, not random ones
+        for ext in FORMATS:
+            path = out / f"{name}.{ext}"
+            fig.savefig(path, dpi=200, bbox_inches="tight", metadata=_NO_DATE[ext])
+            written.append(path)
+    return written
