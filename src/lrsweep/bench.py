@@ -43,6 +43,9 @@ def engine_throughput(name: str, steps: int) -> float:
 
 
 def tutorial_throughput(name: str, steps: int) -> float:
+    """Training examples/s of the tutorial loop. It runs in this process, after the engine
+    has tuned the allocator (``lrsweep.allocator``), so it gets that speed-up too: the ratio
+    understates the engine's lead. The whole-sweep timings run the tutorial as it ships."""
     problem = problems.get(name)
     splits = data.load(problem.dataset)
     model = problem.build(torch.Generator().manual_seed(0))
