@@ -19,10 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, stack_module_state, vmap
 
-from . import allocator, problems
+from . import problems
 from .config import RunConfig
 from .train import (DIVERGENCE_CHECK_EVERY, DIVERGENCE_FACTOR, EVAL_BATCH, default_device,
-                    device_splits, diverged, epoch_seed, finish, new_result, train_eval_subset)
+                    device_splits, diverged, epoch_seed, finish, new_result, setup_process,
+                    train_eval_subset)
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_momentum")
 # On a CPU only overhead-bound models gain (measured: ~6x for logistic regression, none
@@ -111,7 +112,7 @@ def train_group(cfgs: list[RunConfig], epochs: int, device: torch.device | None 
     keys = {group_key(c) for c in cfgs}
     if len(keys) != 1 or not all(supported(c) for c in cfgs):
         raise ValueError(f"not one batchable group: {sorted(keys)}")
-    allocator.keep_freed_memory()
+    setup_process()
     device = device or default_device()
     problem = problems.get(cfgs[0].problem)
     splits = device_splits(problem.dataset, str(device))

@@ -59,4 +59,6 @@ def device_name(device: torch.device) -> str:
 
 
 def collect(device: torch.device = torch.device("cpu")) -> dict:
-    return {**_static(), "device": device_name(device), "threads": torch.get_num_threads()}
+    tf32 = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
+    return {**_static(), "device": device_name(device), "threads": torch.get_num_threads(),
+            "tf32": bool(tf32 and device.type == "cuda")}

@@ -28,6 +28,16 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int.from_bytes(hashlib.blake2b(f"{seed}:{epoch}".encode(), digest_size=8).digest(), "big") >> 1
 
 
+def setup_process() -> None:
+    """Before training, in every process that trains: keep freed memory for reuse, and
+    compute in full fp32 on every device. CUDA would run convolutions in TF32 (a 10-bit
+    mantissa) by default, and records from a GPU must be comparable with CPU ones under the
+    same run id."""
+    allocator.keep_freed_memory()
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
 def default_device() -> torch.device:
     """The GPU when there is one (data and model live there), else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -82,7 +92,7 @@ def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
     """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
     an exception inside training becomes ``status='failed'`` rather than ending a sweep.
     ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
-    allocator.keep_freed_memory()
+    setup_process()
     problem = problems.get(cfg.problem)
     splits = splits or device_splits(problem.dataset, str(device or default_device()))
     start = time.perf_counter()  # training and evaluation only: loading is once per process
