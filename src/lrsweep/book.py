@@ -67,10 +67,17 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
         shutil.copytree(paths.ROOT / folder, dest / folder)
     for md in (paths.ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, dest / "chapters" / md.name)
-    os.environ["LRSWEEP_FIGURES"] = str(dest / "figures")  # chapters save downloads there
-    for nb in chapters():
-        print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
-        execute(nb, dest / "chapters" / nb.name, params.get(nb.stem, {}))
+    before = os.environ.get("LRSWEEP_FIGURES")
+    os.environ["LRSWEEP_FIGURES"] = str(dest / "figures")  # the kernels save downloads there
+    try:
+        for nb in chapters():
+            print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
+            execute(nb, dest / "chapters" / nb.name, params.get(nb.stem, {}))
+    finally:
+        if before is None:
+            del os.environ["LRSWEEP_FIGURES"]
+        else:
+            os.environ["LRSWEEP_FIGURES"] = before
     return dest
 
 
