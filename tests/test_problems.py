@@ -100,3 +100,10 @@ def test_default_lr_is_the_librarys_own(name):
     built = optim.build(name, model.parameters(), 0.5, {})
     library_default = inspect.signature(type(built)).parameters["lr"].default
     assert optim.get(name).default_lr == library_default
+
+
+def test_conv_nets_train_in_channels_last_and_the_others_as_they_are():
+    for name, layout in [("fmnist_2c2d", torch.channels_last), ("cifar10_3c3d", torch.channels_last),
+                         ("mnist_mlp", torch.contiguous_format), ("mnist_logreg", torch.contiguous_format)]:
+        model = problems.get(name).build(torch.Generator().manual_seed(0))
+        assert train.memory_format(model) == layout, name
