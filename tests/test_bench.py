@@ -30,6 +30,7 @@ def test_bench_quick_reports_ratios(tmp_path):
     assert row["engine_ex_s"] == max(row["engine_samples"]) and len(row["tutorial_samples"]) == 1
     assert row["mfu"] == row["gflops"] / result["peak_gflops"]
     assert row["mfu"] < 1.1  # FLOPs per example not overstated (10% for noise in the peak)
+    assert row["members"] == 1  # a CPU trains one run at a time
     text = bench.table(result)
     assert "mnist_mlp" in text and "MFU" in text
     # the compute appendix reads the same structure
@@ -52,3 +53,10 @@ def test_quick_run_never_replaces_the_published_bench(tmp_path, monkeypatch):
     bench.main(quick=True, out=None)
     assert not (tmp_path / "bench.json").exists()
     assert compute.load_bench(tmp_path / "quick.json")["quick"] is True
+
+
+def test_engine_throughput_of_batched_members_counts_every_member():
+    """How a GPU is benchmarked (several lrs at once), run on the CPU: logreg is cheap."""
+    one = bench.engine_throughput("mnist_logreg", 20, members=1, device=torch.device("cpu"))
+    four = bench.engine_throughput("mnist_logreg", 20, members=4, device=torch.device("cpu"))
+    assert one > 0 and four > one  # four members' examples per pass: more examples per second

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, stack_module_state, vmap
 
-from . import problems
+from . import data, problems
 from .config import RunConfig
 from .train import (DIVERGENCE_CHECK_EVERY, DIVERGENCE_FACTOR, EVAL_BATCH, default_device,
                     device_splits, diverged, epoch_seed, finish, new_result, setup_process,
@@ -107,15 +107,17 @@ class FunctionalOptimizer:
             p.sub_(lr * g)
 
 
-def train_group(cfgs: list[RunConfig], epochs: int, device: torch.device | None = None) -> list[dict]:
-    """Train ``cfgs`` (one group: see ``group_key``) together; one result per config, in order."""
+def train_group(cfgs: list[RunConfig], epochs: int, device: torch.device | None = None,
+                splits: data.Splits | None = None) -> list[dict]:
+    """Train ``cfgs`` (one group: see ``group_key``) together; one result per config, in order.
+    ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
     keys = {group_key(c) for c in cfgs}
     if len(keys) != 1 or not all(supported(c) for c in cfgs):
         raise ValueError(f"not one batchable group: {sorted(keys)}")
     setup_process()
     device = device or default_device()
     problem = problems.get(cfgs[0].problem)
-    splits = device_splits(problem.dataset, str(device))
+    splits = splits or device_splits(problem.dataset, str(device))
     start = time.perf_counter()
     results = [new_result() for _ in cfgs]
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from . import data, paths, problems, provenance, train, tutorial
+from . import batched, data, paths, problems, provenance, train, tutorial
 from .sweep import SweepSpec
 
 PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d"]
@@ -20,39 +20,61 @@ QUICK_OUT = paths.ROOT / "scratch" / "bench-quick.json"   # never replaces the p
 REPEATS = 3   # throughput samples per loop and problem; the best one is reported
 
 
-def matmul_peak(n: int = 2048, repeats: int = 20) -> float:
-    """Best fp32 GFLOP/s of an n x n matmul, all threads."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def _sync(device: torch.device) -> None:
+    """Wait for queued GPU work, so the clock measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(n: int = 2048, repeats: int = 20, device: torch.device | None = None) -> float:
+    """Best fp32 GFLOP/s of an n x n matmul on ``device`` (all threads on a CPU), with the
+    precision training uses (no TF32)."""
+    device = device or train.default_device()
+    train.setup_process()
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
+    _sync(device)
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
         a @ b
+        _sync(device)
         best = min(best, time.perf_counter() - t)
     return 2 * n ** 3 / best / 1e9
 
 
-def engine_throughput(name: str, steps: int) -> float:
-    """Training examples/s of ``train.train_run`` (one run, in-memory tensors)."""
+def engine_throughput(name: str, steps: int, members: int = 1,
+                      device: torch.device | None = None) -> float:
+    """Training examples/s of the engine on ``device``, data in memory there: one run
+    (``train_run``), or ``members`` lrs trained together (``train_group``, as the engine
+    does on a GPU), counting every member's examples."""
+    device = device or train.default_device()
     problem = problems.get(name)
-    [cfg] = SweepSpec([name], ["adam"], [1e-3], [0], 1).configs()
-    full = data.load(problem.dataset)
-    train.train_run(cfg, 1, splits=full.head(3 * 128, 128))  # warm-up: allocator, kernels
-    res = train.train_run(cfg, 1, splits=full.head(steps * 128, 128))  # eval is not measured
-    return steps * 128 / res["wall_time_s"]
+    cfgs = SweepSpec([name], ["adam"], [1e-3 * 0.9 ** i for i in range(members)], [0], 1).configs()
+    full = train.device_splits(problem.dataset, str(device))
+
+    def seconds(cut) -> float:  # training and its (tiny) evaluation, whole group
+        if members == 1:
+            return train.train_run(cfgs[0], 1, device=device, splits=cut)["wall_time_s"]
+        return sum(r["wall_time_s"] for r in batched.train_group(cfgs, 1, device, splits=cut))
+    seconds(full.head(3 * 128, 128))  # warm-up: allocator, kernels
+    return members * steps * 128 / seconds(full.head(steps * 128, 128))
 
 
-def tutorial_throughput(name: str, steps: int) -> float:
+def tutorial_throughput(name: str, steps: int, device: torch.device | None = None) -> float:
     """Training examples/s of the tutorial loop. It runs in this process, after the engine
     has tuned the allocator (``lrsweep.allocator``), so it gets that speed-up too: the ratio
     understates the engine's lead. The whole-sweep timings run the tutorial as it ships."""
+    device = device or train.default_device()
     problem = problems.get(name)
     splits = data.load(problem.dataset)
-    model = problem.build(torch.Generator().manual_seed(0))
+    model = problem.build(torch.Generator().manual_seed(0)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     tutorial.train_epoch(model, opt, problem, tutorial.loader(problem, splits.train, True, 3))
+    _sync(device)
     start = time.perf_counter()
     n = tutorial.train_epoch(model, opt, problem, tutorial.loader(problem, splits.train, True, steps))
+    _sync(device)
     return n / (time.perf_counter() - start)
 
 
@@ -98,17 +120,24 @@ def steps_for(problem: problems.Problem, quick: bool) -> int:
     return int(min(390, max(20, flop)))
 
 
+GPU_MEMBERS = 64   # lrs trained at once when benchmarking a GPU (fewer if memory says so)
+
+
 def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True) -> dict:
-    peak = matmul_peak(1024 if quick else 2048)
+    device = train.default_device()
+    peak = matmul_peak(1024 if quick else 2048, device=device)
     repeats = 1 if quick else REPEATS
     rows = []
     for name in names or PROBLEMS:
         p = problems.get(name)
         steps = steps_for(p, quick)
-        eng, eng_samples = best_of(lambda: engine_throughput(name, steps), repeats)
-        tut, tut_samples = best_of(lambda: tutorial_throughput(name, steps), repeats)
+        [cfg] = SweepSpec([name], ["adam"], [1e-3], [0], 1).configs()
+        members = min(GPU_MEMBERS, batched.max_members(cfg, device)) if device.type == "cuda" else 1
+        eng, eng_samples = best_of(lambda: engine_throughput(name, steps, members, device), repeats)
+        tut, tut_samples = best_of(lambda: tutorial_throughput(name, steps, device), repeats)
         gflops = eng * problems.train_flops(p) / 1e9
-        rows.append({"problem": name, "steps": steps, "engine_ex_s": eng, "tutorial_ex_s": tut,
+        rows.append({"problem": name, "steps": steps, "members": members,
+                     "engine_ex_s": eng, "tutorial_ex_s": tut,
                      "speedup": eng / tut, "gflops": gflops, "mfu": gflops / peak,
                      "train_flops_per_example": problems.train_flops(p),
                      "engine_samples": eng_samples, "tutorial_samples": tut_samples})
@@ -119,7 +148,7 @@ def run(quick: bool = False, names: list[str] | None = None, sweeps: bool = True
             [("mnist_logreg", lr8, 2), ("mnist_mlp", [1e-4, 1e-3, 1e-2, 1e-1], 1)]
         sweep_rows = [sweep_times(*args, peak_gflops=peak) for args in plan]
     return {"quick": quick, "repeats": repeats, "peak_gflops": peak, "threads": torch.get_num_threads(),
-            "machine": {k: v for k, v in provenance.collect().items() if k != "git"},
+            "machine": {k: v for k, v in provenance.collect(device).items() if k != "git"},
             "git": provenance.git_state(), "problems": rows, "sweeps": sweep_rows,
             "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
@@ -128,10 +157,10 @@ def table(result: dict) -> str:
     lines = [f"machine: {result['machine']['cpu']} ({result['machine']['device']}), "
              f"{result['threads']} threads; fp32 matmul peak {result['peak_gflops']:.1f} GFLOP/s; "
              f"throughput: best of {result['repeats']}",
-             f"{'problem':14} {'steps':>5} {'engine ex/s':>12} {'tutorial ex/s':>14} "
+             f"{'problem':14} {'steps':>5} {'runs':>4} {'engine ex/s':>12} {'tutorial ex/s':>14} "
              f"{'ratio':>7} {'GFLOP/s':>8} {'MFU':>6}"]
     for r in result["problems"]:
-        lines.append(f"{r['problem']:14} {r['steps']:5} {r['engine_ex_s']:12,.0f} "
+        lines.append(f"{r['problem']:14} {r['steps']:5} {r['members']:4} {r['engine_ex_s']:12,.0f} "
                      f"{r['tutorial_ex_s']:14,.0f} {r['speedup']:6.1f}x {r['gflops']:8.1f} {r['mfu']:6.1%}")
     for s in result["sweeps"]:
         lines.append(f"sweep {s['problem']} {s['lrs']} lrs x {s['epochs']} epoch(s): engine "

@@ -31,6 +31,7 @@ def bench_table(bench: dict):
     return report.table(pd.DataFrame(bench["problems"]), {
         "problem": ("problem", "{}"),
         "steps": ("steps", "{}"),
+        "runs at once": ("members", "{}"),
         "engine (examples/s)": ("engine_ex_s", "{:,.0f}"),
         "tutorial (examples/s)": ("tutorial_ex_s", "{:,.0f}"),
         "speed-up": ("speedup", "{:.1f}x"),

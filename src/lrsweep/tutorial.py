@@ -2,7 +2,8 @@
 
 A ``torch.utils.data.DataLoader`` over a per-image dataset that converts every image
 through PIL and a per-sample transform (to tensor and normalise; random crop and flip for
-CIFAR-10, as torchvision tutorials do), batch 128, one process, default threads, test accuracy after every epoch.
+CIFAR-10, as torchvision tutorials do), batch 128, one process, default threads, test accuracy
+after every epoch, each batch moved to the GPU when there is one.
 Same networks, losses and optimizers as the engine. Run one lr as a whole process:
 
     python -m lrsweep.tutorial --problem mnist_mlp --optimizer adam --lr 0.001 --epochs 1
@@ -58,8 +59,10 @@ def loader(problem: problems.Problem, split: tuple, train: bool, batches: int | 
 def train_epoch(model, opt, problem, batches) -> int:
     """One pass over the loader; returns the number of examples trained on."""
     n = 0
+    device = next(model.parameters()).device
     model.train()
     for xb, yb in batches:
+        xb, yb = xb.to(device), yb.to(device)  # as tutorials do, batch by batch
         opt.zero_grad()
         loss = F.cross_entropy(model(xb), yb) + problem.regularizer(model)
         loss.backward()
@@ -72,7 +75,9 @@ def train_epoch(model, opt, problem, batches) -> int:
 def test_accuracy(model, batches) -> float:
     model.eval()
     correct = total = 0
+    device = next(model.parameters()).device
     for xb, yb in batches:
+        xb, yb = xb.to(device), yb.to(device)
         correct += (model(xb).argmax(1) == yb).sum().item()
         total += len(yb)
     return correct / total
@@ -88,7 +93,8 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     problem = problems.get(args.problem)
     splits = data.load(problem.dataset)
-    model = problem.build(torch.Generator().manual_seed(0))
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # the usual tutorial line
+    model = problem.build(torch.Generator().manual_seed(0)).to(device)
     opt = optim.build(args.optimizer, model.parameters(), args.lr, {})
     train_batches, test_batches = loader(problem, splits.train, True), loader(problem, splits.test, False)
     start = time.perf_counter()
