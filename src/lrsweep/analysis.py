@@ -45,7 +45,8 @@ def summary(final: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     for key, cell in final.groupby(CELL, sort=True):
         valid, test = _matrix(cell, "valid_acc"), _matrix(cell, "test_acc")
         lrs = valid.index.to_numpy()
-        default = default_lr or optim.get(key[1]).default_lr
+        names = dict(zip(CELL, key))
+        default = default_lr or optim.get(names["optimizer"]).default_lr
         hits = np.flatnonzero(np.isclose(lrs, default, rtol=1e-9))
         drow = int(hits[0]) if len(hits) else None
         v, t = valid.to_numpy(), test.to_numpy()
@@ -56,7 +57,7 @@ def summary(final: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
             _, bt, bd = _select(v[:, cols], t[:, cols], lrs, drow)
             boots.append(bt - bd)
         lo, hi = np.percentile(boots, [2.5, 97.5]) if boots else (np.nan, np.nan)
-        out.append(dict(zip(CELL, key), best_lr=best_lr, default_lr=default, acc_tuned=tuned,
+        out.append(dict(names, best_lr=best_lr, default_lr=default, acc_tuned=tuned,
                         acc_default=at_default, regret=tuned - at_default, regret_lo=lo, regret_hi=hi,
                         n_seeds=v.shape[1], n_lrs=len(lrs),
                         diverged=int(cell["diverged"].sum())))

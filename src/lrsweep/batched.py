@@ -135,7 +135,6 @@ def _train(cfgs, epochs, problem, splits, results):
     params, buffers = stack_module_state(models)
     params = {k: v.detach() for k, v in params.items()}  # torch.func.grad needs no autograd leaves
     base = copy.deepcopy(models[0]).to("meta")
-    weights = [n for n in params if n.endswith("weight")]
     opt = FunctionalOptimizer(cfgs[0].optimizer, params,
                               torch.tensor([c.lr for c in cfgs], device=x.device), dict(cfgs[0].hparams))
     active = list(range(len(cfgs)))           # result index of each stacked member
@@ -144,8 +143,7 @@ def _train(cfgs, epochs, problem, splits, results):
 
     def loss_fn(p, b, xb, yb):
         ce = F.cross_entropy(functional_call(base, (p, b), (xb,)), yb)
-        reg = problem.l2 * 0.5 * sum((p[n] ** 2).sum() for n in weights) if problem.l2 else 0.0
-        return ce + reg, ce
+        return ce + problem.regularizer(p), ce
 
     grad_fn = vmap(grad(loss_fn, has_aux=True), in_dims=(0, 0, 0, 0))
     forward = vmap(lambda p, b, xb: functional_call(base, (p, b), (xb,)), in_dims=(0, 0, None))

@@ -33,11 +33,12 @@ class Problem:
             x = self.augment(x, generator)
         return augment.per_image_standardize(x) if self.standardize else x
 
-    def regularizer(self, model: nn.Module) -> torch.Tensor | float:
+    def regularizer(self, params: nn.Module | dict[str, torch.Tensor]) -> torch.Tensor | float:
+        """The L2 term of a network, or of its parameters by name (one batched member)."""
         if not self.l2:
             return 0.0
-        return self.l2 * 0.5 * sum((p ** 2).sum() for n, p in model.named_parameters()
-                                   if n.endswith("weight"))
+        named = params.named_parameters() if isinstance(params, nn.Module) else params.items()
+        return self.l2 * 0.5 * sum((p ** 2).sum() for n, p in named if n.endswith("weight"))
 
 
 # --------------------------------------------------------------------------- initialisation
