@@ -44,8 +44,10 @@ def test_chapter_runs_through_papermill(tmp_path):
     cmd = [str(BIN / "papermill"), "chapters/mnist.ipynb", str(out), "-p", "epochs", "1",
            "-p", "results_dir", str(tmp_path / "runs"),
            "-y", json.dumps({k: v for k, v in TINY.items() if k != "epochs"})]
-    r = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "LRSWEEP_FIGURES": str(tmp_path / "figures")}  # not the checkout's
+    r = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
+    assert len(list((tmp_path / "figures").glob("fig-mnist-acc-vs-lr.*"))) == 3
     nb = json.loads(out.read_text())
     glued = {o.get("metadata", {}).get("scrapbook", {}).get("name")
              for c in nb["cells"] for o in c.get("outputs", [])}
