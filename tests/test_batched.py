@@ -26,11 +26,11 @@ def configs(optimizer, lrs_seeds, problem="mnist_mlp", **settings):
 
 
 def assert_close(a, b, rel=2e-5):
-    assert a["status"] == b["status"] and a["curves"]["epoch"] == b["curves"]["epoch"]
+    assert a.status == b.status and a.curves["epoch"] == b.curves["epoch"]
     for k in ("train_loss", "valid_loss", "test_loss"):
-        assert a["curves"][k] == pytest.approx(b["curves"][k], rel=rel, abs=1e-6), k
+        assert a.curves[k] == pytest.approx(b.curves[k], rel=rel, abs=1e-6), k
     for k in ("train_acc", "valid_acc", "test_acc"):  # an argmax may flip on one image
-        assert a["curves"][k] == pytest.approx(b["curves"][k], abs=2 / 512), k
+        assert a.curves[k] == pytest.approx(b.curves[k], abs=2 / 512), k
 
 
 @pytest.mark.parametrize("optimizer, settings", [
@@ -43,7 +43,7 @@ def test_batched_members_equal_one_at_a_time(twenty_steps, optimizer, settings):
     for cfg, res in zip(cfgs, together):
         assert_close(res, train.train_run(cfg, epochs=1))
     # and they really trained
-    assert together[1]["curves"]["train_loss"][1] < together[1]["curves"]["train_loss"][0]
+    assert together[1].curves["train_loss"][1] < together[1].curves["train_loss"][0]
 
 
 @pytest.mark.parametrize("problem, dataset", [("mnist_2c2d", "mnist"), ("cifar10_3c3d", "cifar10_jpeg")])
@@ -65,10 +65,10 @@ def test_batched_conv_nets_equal_one_at_a_time(monkeypatch, problem, dataset):
 def test_divergent_member_is_dropped_and_the_others_go_on(twenty_steps):
     cfgs = configs("sgd_momentum", [(1e-2, 0), (1e4, 0), (3e-2, 1)])
     res = batched.train_group(cfgs, epochs=2)
-    assert res[1]["status"] == "diverged" and res[1]["diverged_epoch"] == 1
-    assert res[1]["curves"]["epoch"] == [0]
+    assert res[1].status == "diverged" and res[1].diverged_epoch == 1
+    assert res[1].curves["epoch"] == [0]
     for i in (0, 2):
-        assert res[i]["status"] == "ok" and res[i]["curves"]["epoch"] == [0, 1, 2]
+        assert res[i].status == "ok" and res[i].curves["epoch"] == [0, 1, 2]
         assert_close(res[i], train.train_run(cfgs[i], epochs=2))
 
 

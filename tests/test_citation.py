@@ -23,8 +23,8 @@ def test_build_provenance_counts_commits_and_lists_datasets(tmp_path):
     data = {"dataset": "mnist", "label": "MNIST", "checksums": {"a.gz": "sha256:00"}}
     for cfg, commit in zip(cfgs, ["c1", None]):
         prov = {"git": {"commit": commit}, "packages": {"torch": "9.9"}}
-        records.write(tmp_path, records.make(cfg, {"status": "ok", "epochs": 1, "curves": {},
-                                                   "data": data}, prov))
+        outcome = records.Outcome(data=data)
+        records.write(tmp_path, records.make(cfg, outcome, budget=1, engine={}, provenance=prov))
     prov = citation.build_provenance(tmp_path)
     assert prov["n_records"] == 2 and prov["record_commits"] == {"c1": 1, "unknown": 1}
     assert prov["record_torch"] == {"9.9": 2}

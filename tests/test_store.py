@@ -32,6 +32,8 @@ def test_records_round_trip_and_second_sweep_trains_nothing(tmp_path, small_data
     assert rec["run_id"] == files[0].stem and rec["schema"] == records.SCHEMA
     assert {"git", "packages", "cpu", "threads", "device"} <= set(rec["provenance"])
     assert rec["data"]["checksums"] and rec["wall_time_s"] > 0
+    assert rec["budget"] == 1 and rec["engine"]["lr_schedule"] == "constant"
+    assert rec["engine"]["divergence"]["factor"] > 1 and rec["engine"]["version"] >= 1
 
     again = run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
     assert len(count_training) == 4  # nothing retrained
@@ -78,19 +80,32 @@ def test_several_specs_run_as_one_sweep(tmp_path, small_data, count_training):
 
 def test_failed_runs_are_retried(tmp_path, small_data):
     [cfg] = SweepSpec(["mnist_logreg"], ["adam"], [1e-3], [0], 1).configs()
-    rec = records.make(cfg, {"status": "failed", "message": "boom", "diverged_epoch": None,
-                             "epochs": 0, "curves": {}}, {})
+    outcome = records.Outcome()
+    outcome.fail(RuntimeError("boom"))
+    rec = records.make(cfg, outcome, budget=1, engine={}, provenance={})
     records.write(tmp_path, rec)
     assert records.lookup(tmp_path, cfg, 1) is None
     run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3], [0], 1), tmp_path, quiet=True)
     assert records.lookup(tmp_path, cfg, 1)["status"] == "ok"
 
 
-def test_corrupt_or_foreign_json_is_ignored(tmp_path):
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "a.json").write_text("{not json")
-    (tmp_path / "p" / "b.json").write_text(json.dumps({"schema": 999}))
-    assert records.load_all(tmp_path) == []
+def test_a_damaged_record_is_an_error_that_names_the_file(tmp_path, small_data, count_training):
+    """Cut, foreign or renamed files are reported with a way to recover, never dropped
+    from a table or silently retrained."""
+    run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    [path, *_] = sorted(tmp_path.glob("*/*.json"))
+    whole = path.read_text()
+    damages = {"not readable as JSON": whole[:300], "schema 999": json.dumps({"schema": 999}),
+               "hashes to": whole.replace('"seed": 0', '"seed": 7')}
+    for why, text in damages.items():
+        path.write_text(text)
+        for attempt in (lambda: records.load_all(tmp_path),
+                        lambda: run_sweep(SweepSpec(**SPEC), tmp_path, quiet=True)):
+            with pytest.raises(records.DamagedRecord, match=why) as err:
+                attempt()
+            assert str(path) in str(err.value) and "git checkout" in str(err.value)
+    assert len(count_training) == 4  # nothing was retrained
+    assert path.read_text() == damages["hashes to"]  # nor rewritten
 
 
 def test_provenance_names_the_commit_of_this_checkout_or_of_a_copy(tmp_path, monkeypatch):

@@ -10,13 +10,13 @@ from . import optim
 CELL = ["problem", "optimizer", "hparams"]
 
 
-def final_epoch(table: pd.DataFrame, chance: float = 0.1) -> pd.DataFrame:
+def final_epoch(table: pd.DataFrame) -> pd.DataFrame:
     """One row per run at the end of its budget. A diverged run counts at chance accuracy
     (its losses become NaN) and keeps ``diverged=True`` so figures can mark it."""
     last = table.loc[table.groupby("run_id")["epoch"].idxmax()].copy()
     last["diverged"] = last["status"] == "diverged"
     for split in ("train", "valid", "test"):
-        last.loc[last.diverged, f"{split}_acc"] = chance
+        last.loc[last.diverged, f"{split}_acc"] = last.loc[last.diverged, "chance_acc"]
         last.loc[last.diverged, f"{split}_loss"] = np.nan
     return last.reset_index(drop=True)
 

@@ -21,9 +21,9 @@ from torch.func import functional_call, grad, stack_module_state, vmap
 
 from . import data, problems
 from .config import RunConfig
-from .train import (DIVERGENCE_CHECK_EVERY, DIVERGENCE_FACTOR, EVAL_BATCH, default_device,
-                    device_splits, diverged, epoch_seed, finish, new_result, setup_process,
-                    train_eval_subset)
+from .records import Outcome
+from .train import (DivergenceWatch, batch_order, default_device, device_splits, eval_sets,
+                    evaluate, setup_process)
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_momentum")
 # On a CPU only overhead-bound models gain (measured: ~6x for logistic regression, none
@@ -108,9 +108,9 @@ class FunctionalOptimizer:
 
 
 def train_group(cfgs: list[RunConfig], epochs: int, device: torch.device | None = None,
-                splits: data.Splits | None = None) -> list[dict]:
-    """Train ``cfgs`` (one group: see ``group_key``) together; one result per config, in order.
-    ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
+                splits: data.Splits | None = None) -> list[Outcome]:
+    """Train ``cfgs`` (one group: see ``group_key``) together; one outcome per config, in
+    order. ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
     keys = {group_key(c) for c in cfgs}
     if len(keys) != 1 or not all(supported(c) for c in cfgs):
         raise ValueError(f"not one batchable group: {sorted(keys)}")
@@ -119,17 +119,19 @@ def train_group(cfgs: list[RunConfig], epochs: int, device: torch.device | None 
     problem = problems.get(cfgs[0].problem)
     splits = splits or device_splits(problem.dataset, str(device))
     start = time.perf_counter()
-    results = [new_result() for _ in cfgs]
+    outcomes = [Outcome(data=splits.provenance) for _ in cfgs]
     try:
-        _train(cfgs, epochs, problem, splits, results)
+        _train(cfgs, epochs, problem, splits, outcomes)
     except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
-        for r in results:
-            if r["status"] == "ok":
-                r.update(status="failed", message=f"{type(e).__name__}: {e}")
-    return [finish(r, start, splits, members=len(cfgs)) for r in results]
+        for o in outcomes:
+            if o.status == "ok":
+                o.fail(e)
+    for o in outcomes:  # members share the wall time equally
+        o.wall_time_s = (time.perf_counter() - start) / len(cfgs)
+    return outcomes
 
 
-def _train(cfgs, epochs, problem, splits, results):
+def _train(cfgs, epochs, problem, splits, outcomes):
     x, y = splits.train
     models = [problem.build(torch.Generator().manual_seed(c.seed)).to(x.device) for c in cfgs]
     params, buffers = stack_module_state(models)
@@ -137,9 +139,9 @@ def _train(cfgs, epochs, problem, splits, results):
     base = copy.deepcopy(models[0]).to("meta")
     opt = FunctionalOptimizer(cfgs[0].optimizer, params,
                               torch.tensor([c.lr for c in cfgs], device=x.device), dict(cfgs[0].hparams))
-    active = list(range(len(cfgs)))           # result index of each stacked member
+    active = list(range(len(cfgs)))           # outcome index of each stacked member
     seeds = [c.seed for c in cfgs]
-    evals = {"train": train_eval_subset(splits), "valid": splits.valid, "test": splits.test}
+    sets = eval_sets(splits)
 
     def loss_fn(p, b, xb, yb):
         ce = F.cross_entropy(functional_call(base, (p, b), (xb,)), yb)
@@ -148,56 +150,36 @@ def _train(cfgs, epochs, problem, splits, results):
     grad_fn = vmap(grad(loss_fn, has_aux=True), in_dims=(0, 0, 0, 0))
     forward = vmap(lambda p, b, xb: functional_call(base, (p, b), (xb,)), in_dims=(0, 0, None))
 
-    @torch.no_grad()
     def record(epoch):
-        sums = {}
-        for name, (ex, ey) in evals.items():
-            loss = torch.zeros(len(active), device=x.device)
-            correct = torch.zeros(len(active), dtype=torch.long, device=x.device)
-            for i in range(0, len(ey), EVAL_BATCH):
-                logits = forward(params, buffers, problem.prepare(ex[i:i + EVAL_BATCH]))
-                yb = ey[i:i + EVAL_BATCH]
-                loss += F.cross_entropy(logits.flatten(0, 1), yb.repeat(len(active)),
-                                        reduction="none").view(len(active), -1).sum(1)
-                correct += (logits.argmax(-1) == yb).sum(1)
-            # divide in Python, as train.evaluate does, so both paths print the same numbers
-            sums[name] = ([v / len(ey) for v in loss.tolist()], [v / len(ey) for v in correct.tolist()])
-        for j, r in enumerate(active):
-            c = results[r]["curves"]
-            c["epoch"].append(epoch)
-            for name, (losses, accs) in sums.items():
-                c[f"{name}_loss"].append(losses[j])
-                c[f"{name}_acc"].append(accs[j])
+        metrics = evaluate(lambda xb: forward(params, buffers, xb), problem, sets, len(active))
+        for r, m in zip(active, metrics):
+            outcomes[r].log(epoch, m)
 
     record(0)
-    limits = torch.tensor([DIVERGENCE_FACTOR * results[r]["curves"]["train_loss"][0] for r in active],
-                          device=x.device)
+    watch = DivergenceWatch([outcomes[r].curves["train_loss"][0] for r in active], x.device)
     bs = cfgs[0].batch_size
     steps = len(y) // bs
     for epoch in range(1, epochs + 1):
-        gens = {s: torch.Generator().manual_seed(epoch_seed(s, epoch)) for s in dict.fromkeys(seeds)}
-        perms = {s: torch.randperm(len(y), generator=g).to(x.device) for s, g in gens.items()}
-        worst = torch.zeros(len(active), device=x.device)
+        orders = {s: batch_order(s, epoch, len(y), x.device) for s in dict.fromkeys(seeds)}
+        watch.new_epoch()
         for i in range(steps):
             # every seed's batch, drawn (and augmented) exactly as in one-at-a-time training
-            batch = {s: perms[s][i * bs:(i + 1) * bs] for s in dict.fromkeys(seeds[r] for r in active)}
-            xs = {s: problem.prepare(x[idx], gens[s]) for s, idx in batch.items()}
+            batch = {s: orders[s][1][i * bs:(i + 1) * bs] for s in dict.fromkeys(seeds[r] for r in active)}
+            xs = {s: problem.prepare(x[idx], orders[s][0]) for s, idx in batch.items()}
             xb = torch.stack([xs[seeds[r]] for r in active])
             yb = torch.stack([y[batch[seeds[r]]] for r in active])
             grads, ce = grad_fn(params, buffers, xb, yb)
             opt.step(params, grads)
-            worst = torch.maximum(worst, ce)  # NaN propagates
-            if (i + 1) % DIVERGENCE_CHECK_EVERY == 0 or i == steps - 1:
-                bad = ~(worst <= limits)
-                if bad.any():
-                    for j in bad.nonzero().flatten().tolist():
-                        diverged(results[active[j]], epoch, worst[j].item(), limits[j].item())
-                    keep = ~bad
-                    active = [r for r, k in zip(active, keep.tolist()) if k]
-                    if not active:
-                        return
-                    params = {k: v[keep] for k, v in params.items()}
-                    buffers = {k: v[keep] for k, v in buffers.items()}
-                    opt.keep(keep)
-                    limits, worst = limits[keep], worst[keep]
+            if bad := watch.see(ce, i, steps):
+                for j in bad:
+                    outcomes[active[j]].diverge(epoch, watch.why(j))
+                keep = torch.ones(len(active), dtype=torch.bool, device=x.device)
+                keep[bad] = False
+                active = [r for r, k in zip(active, keep.tolist()) if k]
+                if not active:
+                    return
+                params = {k: v[keep] for k, v in params.items()}
+                buffers = {k: v[keep] for k, v in buffers.items()}
+                opt.keep(keep)
+                watch.keep(keep)
         record(epoch)

@@ -55,8 +55,8 @@ def engine_throughput(name: str, steps: int, members: int = 1,
 
     def seconds(cut) -> float:  # training and its (tiny) evaluation, whole group
         if members == 1:
-            return train.train_run(cfgs[0], 1, device=device, splits=cut)["wall_time_s"]
-        return sum(r["wall_time_s"] for r in batched.train_group(cfgs, 1, device, splits=cut))
+            return train.train_run(cfgs[0], 1, device=device, splits=cut).wall_time_s
+        return sum(r.wall_time_s for r in batched.train_group(cfgs, 1, device, splits=cut))
     seconds(full.head(3 * 128, 128))  # warm-up: allocator, kernels
     return members * steps * 128 / seconds(full.head(steps * 128, 128))
 

@@ -294,6 +294,7 @@ class Splits:
     @property
     def provenance(self) -> dict:
         return {"dataset": self.dataset.name, "label": self.dataset.label, "source": self.source,
+                "num_classes": self.dataset.num_classes,
                 "checksums": {f.name: f.digest for f in self.dataset.files},
                 "split": {"salt": SPLIT_SALT, "n_train": len(self.train[1]),
                           "n_valid": len(self.valid[1]), "n_test": len(self.test[1])}}

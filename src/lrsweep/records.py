@@ -3,52 +3,151 @@
 Records are written atomically (temporary file + rename in the same directory), so a
 killed sweep leaves either a whole record or none, and two sweeps writing the same run
 at once leave one whole record. JSON only: nothing in the store is ever unpickled.
+A file that is there but does not read back as a record is an error that names the file;
+it is never dropped or silently retrained. This module needs no torch: reading results
+(``lrsweep results``, the cite and compute pages) does not load the training stack.
 """
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import pandas as pd
 
 from .config import RunConfig
-from .train import METRICS
+from .errors import UsageError
 
-SCHEMA = 1
+SCHEMA = 2
+SPLITS = ("train", "valid", "test")
+METRICS = tuple(f"{s}_{m}" for s in SPLITS for m in ("loss", "acc"))
+STATUSES = ("ok", "diverged", "failed")
+
+
+def empty_curves() -> dict[str, list]:
+    return {"epoch": [], **{m: [] for m in METRICS}}
+
+
+@dataclass
+class Outcome:
+    """What training one run produced; both trainers (``train``, ``batched``) fill one in."""
+    status: str = "ok"
+    diverged_epoch: int | None = None
+    message: str | None = None
+    curves: dict[str, list] = field(default_factory=empty_curves)  # epoch 0 = before training
+    wall_time_s: float = 0.0     # training and evaluation; batched members share it equally
+    data: dict = field(default_factory=dict)  # the dataset's provenance (Splits.provenance)
+
+    def log(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.curves["epoch"].append(epoch)
+        for m in METRICS:
+            self.curves[m].append(metrics[m])
+
+    def diverge(self, epoch: int, why: str) -> None:
+        self.status, self.diverged_epoch, self.message = "diverged", epoch, why
+
+    def fail(self, error: Exception) -> None:
+        self.status, self.message = "failed", f"{type(error).__name__}: {error}"
+
+
+class Record(TypedDict):
+    """One run as stored (``schema`` 2). ``epochs`` is what was trained: the ``budget``
+    asked for, or fewer once the run diverged (or failed). ``engine`` states what the code
+    fixed for every run: its version, the lr schedule and the divergence rule."""
+    schema: int
+    run_id: str
+    config: dict
+    budget: int
+    epochs: int
+    status: str
+    diverged_epoch: int | None
+    message: str | None
+    curves: dict[str, list]
+    wall_time_s: float
+    engine: dict
+    data: dict
+    provenance: dict
+
+
+def make(cfg: RunConfig, outcome: Outcome, *, budget: int, engine: dict,
+         provenance: dict) -> Record:
+    """The record of ``cfg`` trained for ``budget`` epochs: the one place a record is built.
+    The sweep calls it with the engine's facts (``train.ENGINE``) and the machine's
+    provenance, after training and before ``write``."""
+    return Record(schema=SCHEMA, run_id=cfg.run_id, config=cfg.to_dict(), budget=budget,
+                  epochs=outcome.curves["epoch"][-1] if outcome.curves["epoch"] else 0,
+                  status=outcome.status, diverged_epoch=outcome.diverged_epoch,
+                  message=outcome.message, curves=outcome.curves, wall_time_s=outcome.wall_time_s,
+                  engine=engine, data=outcome.data, provenance=provenance)
+
+
+class DamagedRecord(UsageError):
+    """A file in the store that is not a whole, valid record."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(f"damaged run record {path}: {why}. Restore it (git checkout -- {path}) "
+                         "or delete it to retrain that run on purpose")
+
+
+def problems_with(rec: object, path: Path) -> str | None:
+    """Why ``rec`` (read from ``path``) is not a valid record, or None."""
+    if not isinstance(rec, dict):
+        return "not a JSON object"
+    if rec.get("schema") != SCHEMA:
+        return f"schema {rec.get('schema')!r}, this lrsweep reads schema {SCHEMA}"
+    if missing := [k for k in Record.__annotations__ if k not in rec]:
+        return f"missing field(s) {', '.join(missing)}"
+    if rec["status"] not in STATUSES:
+        return f"status {rec['status']!r} is not one of {', '.join(STATUSES)}"
+    try:
+        run_id = RunConfig.from_dict(rec["config"]).run_id
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        return f"unreadable config ({e})"
+    if rec["run_id"] != run_id or path.stem != run_id:
+        return f"its config hashes to {run_id}, not to {rec['run_id']} / the file name {path.stem}"
+    curves = rec["curves"]
+    if not isinstance(curves, dict) or set(curves) != {"epoch", *METRICS}:
+        return "curves must hold epoch and " + ", ".join(METRICS)
+    if len({len(v) for v in curves.values()}) != 1:
+        return "curves of unequal length"
+    return None
+
+
+def read(path: Path) -> Record | None:
+    """The record at ``path``; None if there is no file; DamagedRecord if it is not whole."""
+    path = Path(path)
+    try:
+        with open(path) as fh:
+            rec = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DamagedRecord(path, f"not readable as JSON ({e})") from None
+    if why := problems_with(rec, path):
+        raise DamagedRecord(path, why)
+    return rec
 
 
 def path_for(root: Path, cfg: RunConfig) -> Path:
     return Path(root) / cfg.problem / f"{cfg.run_id}.json"
 
 
-def read(path: Path) -> dict | None:
-    try:
-        with open(path) as fh:
-            rec = json.load(fh)
-    except (OSError, json.JSONDecodeError):
-        return None
-    return rec if isinstance(rec, dict) and rec.get("schema") == SCHEMA else None
-
-
-def covers(rec: dict | None, epochs: int) -> bool:
-    """Whether a stored record answers a request for ``epochs`` epochs. A divergence is
-    final for any budget; a failed run is retried."""
-    return rec is not None and extent(rec) >= epochs
-
-
-def extent(rec: dict) -> float:
+def extent(rec: Record) -> float:
     """How many epochs a record answers for: all of them once it diverged, none if it failed."""
     return {"diverged": float("inf"), "failed": -1.0}.get(rec["status"], rec["epochs"])
 
 
-def lookup(root: Path, cfg: RunConfig, epochs: int) -> dict | None:
+def lookup(root: Path, cfg: RunConfig, epochs: int) -> Record | None:
+    """The stored record of ``cfg`` if it answers a request for ``epochs`` epochs. A
+    divergence is final for any budget; a failed run is retried."""
     rec = read(path_for(root, cfg))
-    return rec if covers(rec, epochs) else None
+    return rec if rec is not None and extent(rec) >= epochs else None
 
 
-def write(root: Path, rec: dict) -> Path:
+def write(root: Path, rec: Record) -> Path:
     """Atomically store ``rec`` unless an existing record already covers more."""
     cfg = RunConfig.from_dict(rec["config"])
     target = path_for(root, cfg)
@@ -70,22 +169,18 @@ def write(root: Path, rec: dict) -> Path:
     return target
 
 
-def make(cfg: RunConfig, result: dict, provenance: dict) -> dict:
-    return {"schema": SCHEMA, "run_id": cfg.run_id, "config": cfg.to_dict(), **result,
-            "provenance": provenance}
-
-
-def load_all(root: Path) -> list[dict]:
-    return [r for p in sorted(Path(root).glob("*/*.json")) if (r := read(p)) is not None]
+def load_all(root: Path) -> list[Record]:
+    """Every record under ``root``; the first damaged file is an error (DamagedRecord)."""
+    return [read(p) for p in sorted(Path(root).glob("*/*.json"))]
 
 
 # --------------------------------------------------------------------------- tidy table
 
 COLUMNS = ["problem", "optimizer", "lr", "seed", "epoch", "status", *METRICS,
-           "batch_size", "hparams", "diverged_epoch", "run_id"]
+           "chance_acc", "batch_size", "hparams", "diverged_epoch", "run_id"]
 
 
-def rows(rec: dict, epochs: int | None = None) -> list[dict]:
+def rows(rec: Record, epochs: int | None = None) -> list[dict]:
     """One row per epoch, truncated to ``epochs``. Status is the run's status within that
     budget: a run that diverged after it is 'ok' for the shorter budget."""
     cfg = RunConfig.from_dict(rec["config"])
@@ -93,13 +188,17 @@ def rows(rec: dict, epochs: int | None = None) -> list[dict]:
     status = "diverged" if diverged else ("failed" if rec["status"] == "failed" else "ok")
     c = rec["curves"]
     base = {"problem": cfg.problem, "optimizer": cfg.optimizer, "lr": cfg.lr, "seed": cfg.seed,
-            "status": status, "batch_size": cfg.batch_size, "hparams": cfg.hparams_label(),
+            "status": status, "chance_acc": 1 / rec["data"]["num_classes"],
+            "batch_size": cfg.batch_size, "hparams": cfg.hparams_label(),
             "diverged_epoch": rec["diverged_epoch"] if diverged else None, "run_id": cfg.run_id}
     return [{**base, "epoch": e, **{m: c[m][i] for m in METRICS}}
             for i, e in enumerate(c["epoch"]) if epochs is None or e <= epochs]
 
 
-def tidy(recs: list[dict], epochs: int | None = None) -> pd.DataFrame:
+def tidy(recs: list[Record], epochs: int | None = None) -> pd.DataFrame:
+    """The records as one tidy table: a row per run and epoch (epoch 0 = before training),
+    truncated to ``epochs`` if given. Everything downstream (analysis, figures, the book)
+    reads this table, never the JSON."""
     table = pd.DataFrame([r for rec in recs for r in rows(rec, epochs)], columns=COLUMNS)
     return table.sort_values(["problem", "optimizer", "hparams", "lr", "seed", "epoch"],
                              ignore_index=True)

@@ -154,7 +154,8 @@ def execute(cfgs: list[RunConfig], epochs: int, threads: int | None = None,
     else:
         results = batched.train_group(cfgs, epochs, device=device)
     prov = {**provenance.collect(device), "members": len(cfgs)}
-    return [records.make(c, r, prov) for c, r in zip(cfgs, results)]
+    return [records.make(c, r, budget=epochs, engine=train.ENGINE, provenance=prov)
+            for c, r in zip(cfgs, results)]
 
 
 def _inprocess(work, epochs, threads, progress) -> Iterator[list[dict]]:

@@ -2,6 +2,8 @@
 
 Common random numbers: the seed alone fixes the initialisation and, per epoch, the batch
 order and augmentation, so every lr (and optimizer) sees the same data in the same order.
+The batch order, the evaluation and the divergence rule below are shared with batched
+training (``batched``), which trains several runs of one problem at once.
 """
 from __future__ import annotations
 
@@ -14,18 +16,30 @@ import torch.nn.functional as F
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
 from . import allocator, data, optim, problems
-from .config import RunConfig
+from .config import ENGINE_VERSION, RunConfig
+from .records import Outcome
 
 EVAL_BATCH = 2000
 # A run has diverged once a minibatch loss is non-finite or this many times its initial loss.
 DIVERGENCE_FACTOR = 100.0
 DIVERGENCE_CHECK_EVERY = 50   # steps between host syncs for the divergence check
-METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
+# What the engine fixes for every run; each record states it (records.Record.engine).
+ENGINE = {"version": ENGINE_VERSION, "lr_schedule": "constant",
+          "divergence": {"factor": DIVERGENCE_FACTOR, "check_every_steps": DIVERGENCE_CHECK_EVERY,
+                         "rule": "a minibatch loss is non-finite or above factor x the "
+                                 "initial training loss; the run stops there"}}
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """Independent stream per (seed, epoch), so an epoch's batches do not depend on the budget."""
     return int.from_bytes(hashlib.blake2b(f"{seed}:{epoch}".encode(), digest_size=8).digest(), "big") >> 1
+
+
+def batch_order(seed: int, epoch: int, n: int, device: torch.device) -> tuple[torch.Generator, torch.Tensor]:
+    """The epoch's generator (it also drives augmentation) and its permutation of the
+    training set, drawn on the CPU so every device sees the same batches."""
+    g = torch.Generator().manual_seed(epoch_seed(seed, epoch))
+    return g, torch.randperm(n, generator=g).to(device)
 
 
 def setup_process() -> None:
@@ -56,6 +70,10 @@ def train_eval_subset(splits: data.Splits) -> tuple[torch.Tensor, torch.Tensor]:
     return x[::step][: len(splits.valid[1])], y[::step][: len(splits.valid[1])]
 
 
+def eval_sets(splits: data.Splits) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    return {"train": train_eval_subset(splits), "valid": splits.valid, "test": splits.test}
+
+
 def memory_format(model: torch.nn.Module) -> torch.memory_format:
     """channels_last for conv nets: CPU max-pooling (a quarter of a 3c3d step in NCHW) is
     far faster on it. Measured A/B, training examples/s with 2 threads: cifar10_3c3d
@@ -65,39 +83,53 @@ def memory_format(model: torch.nn.Module) -> torch.memory_format:
 
 
 @torch.no_grad()
-def evaluate(model, problem, x, y) -> tuple[float, float]:
-    """Mean cross-entropy (without the L2 term) and accuracy."""
-    loss_sum = torch.zeros((), device=y.device)
-    correct = torch.zeros((), dtype=torch.long, device=y.device)
-    layout = memory_format(model)
-    for i in range(0, len(y), EVAL_BATCH):
-        logits = model(problem.prepare(x[i:i + EVAL_BATCH]).contiguous(memory_format=layout))
-        yb = y[i:i + EVAL_BATCH]
-        loss_sum += F.cross_entropy(logits, yb, reduction="sum")
-        correct += (logits.argmax(1) == yb).sum()
-    return loss_sum.item() / len(y), correct.item() / len(y)
+def evaluate(forward, problem, sets: dict, members: int) -> list[dict[str, float]]:
+    """Mean cross-entropy (without the L2 term) and accuracy of each member on each split.
+    ``forward(x)`` gives logits of shape (members, batch, classes)."""
+    out = [{} for _ in range(members)]
+    for name, (x, y) in sets.items():
+        device = y.device
+        loss = [torch.zeros((), device=device) for _ in range(members)]
+        correct = torch.zeros(members, dtype=torch.long, device=device)
+        for i in range(0, len(y), EVAL_BATCH):
+            logits, yb = forward(problem.prepare(x[i:i + EVAL_BATCH])), y[i:i + EVAL_BATCH]
+            for j in range(members):
+                loss[j] += F.cross_entropy(logits[j], yb, reduction="sum")
+            correct += (logits.argmax(-1) == yb).sum(-1)
+        # divide in Python so every path prints the same numbers
+        for j, (lsum, c) in enumerate(zip(loss, correct.tolist())):
+            out[j][f"{name}_loss"], out[j][f"{name}_acc"] = lsum.item() / len(y), c / len(y)
+    return out
 
 
-def new_result() -> dict:
-    return {"status": "ok", "diverged_epoch": None, "message": None,
-            "curves": {"epoch": [], **{m: [] for m in METRICS}}}
+class DivergenceWatch:
+    """The divergence rule (``ENGINE['divergence']``) for one run or a stack of members:
+    the worst minibatch loss of the epoch so far, compared with the limit every
+    ``DIVERGENCE_CHECK_EVERY`` steps (each comparison syncs with the device)."""
 
+    def __init__(self, initial_train_losses: list[float], device: torch.device):
+        self.limit = DIVERGENCE_FACTOR * torch.tensor(initial_train_losses, device=device)
+        self.worst = torch.zeros_like(self.limit)
 
-def diverged(result: dict, epoch: int, worst: float, limit: float) -> None:
-    result.update(status="diverged", diverged_epoch=epoch,
-                  message=f"minibatch loss {worst:.4g} > {limit:.4g} or non-finite")
+    def new_epoch(self) -> None:
+        self.worst = torch.zeros_like(self.limit)
 
+    def see(self, losses: torch.Tensor, step: int, steps: int) -> list[int]:
+        """Record this step's losses; on a checking step, the members over the limit."""
+        self.worst = torch.maximum(self.worst, losses.detach().reshape(self.worst.shape))  # NaN propagates
+        if (step + 1) % DIVERGENCE_CHECK_EVERY and step != steps - 1:
+            return []
+        return (~(self.worst <= self.limit)).nonzero().flatten().tolist()
 
-def finish(result: dict, start: float, splits: data.Splits, members: int = 1) -> dict:
-    """Epochs trained, wall time (shared equally by batched members) and data provenance."""
-    result["epochs"] = result["curves"]["epoch"][-1] if result["curves"]["epoch"] else 0
-    result["wall_time_s"] = (time.perf_counter() - start) / members
-    result["data"] = splits.provenance
-    return result
+    def why(self, j: int) -> str:
+        return f"minibatch loss {self.worst[j].item():.4g} > {self.limit[j].item():.4g} or non-finite"
+
+    def keep(self, mask: torch.Tensor) -> None:
+        self.limit, self.worst = self.limit[mask], self.worst[mask]
 
 
 def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
-              device: torch.device | None = None, splits: data.Splits | None = None) -> dict:
+              device: torch.device | None = None, splits: data.Splits | None = None) -> Outcome:
     """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
     an exception inside training becomes ``status='failed'`` rather than ending a sweep.
     ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
@@ -105,45 +137,42 @@ def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
     problem = problems.get(cfg.problem)
     splits = splits or device_splits(problem.dataset, str(device or default_device()))
     start = time.perf_counter()  # training and evaluation only: loading is once per process
-    result = new_result()
+    outcome = Outcome(data=splits.provenance)
     try:
-        _train(cfg, epochs, problem, splits, result, progress)
+        _train(cfg, epochs, problem, splits, outcome, progress)
     except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
-        result.update(status="failed", message=f"{type(e).__name__}: {e}")
-    return finish(result, start, splits)
+        outcome.fail(e)
+    outcome.wall_time_s = time.perf_counter() - start
+    return outcome
 
 
-def _train(cfg, epochs, problem, splits, result, progress):
+def _train(cfg, epochs, problem, splits, outcome, progress):
     x, y = splits.train
-    curves = result["curves"]
     model = problem.build(torch.Generator().manual_seed(cfg.seed)).to(x.device)
     layout = memory_format(model)
     model = model.to(memory_format=layout)
     opt = optim.build(cfg.optimizer, model.parameters(), cfg.lr, dict(cfg.hparams))
     switch = optim.get(cfg.optimizer).train_eval_switch
-    evals = {"train": train_eval_subset(splits), "valid": splits.valid, "test": splits.test}
+    sets = eval_sets(splits)
 
     def record(epoch):
         model.eval()
         if switch:
             opt.eval()
-        curves["epoch"].append(epoch)
-        for name, (ex, ey) in evals.items():
-            loss, acc = evaluate(model, problem, ex, ey)
-            curves[f"{name}_loss"].append(loss)
-            curves[f"{name}_acc"].append(acc)
+        [metrics] = evaluate(lambda xb: model(xb.contiguous(memory_format=layout))[None],
+                             problem, sets, members=1)
+        outcome.log(epoch, metrics)
         model.train()
         if switch:
             opt.train()
 
     record(0)
-    limit = DIVERGENCE_FACTOR * curves["train_loss"][0]
+    watch = DivergenceWatch(outcome.curves["train_loss"][:1], x.device)
     steps = len(y) // cfg.batch_size  # the last partial batch is dropped, as in DeepOBS
     for epoch in tqdm(range(1, epochs + 1), desc=f"{cfg.optimizer} lr={cfg.lr:.3g}",
                       leave=False, disable=not progress):
-        g = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
-        perm = torch.randperm(len(y), generator=g).to(x.device)
-        worst = torch.zeros((), device=x.device)
+        g, perm = batch_order(cfg.seed, epoch, len(y), x.device)
+        watch.new_epoch()
         for i in range(steps):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             logits = model(problem.prepare(x[idx], g).contiguous(memory_format=layout))
@@ -151,8 +180,7 @@ def _train(cfg, epochs, problem, splits, result, progress):
             opt.zero_grad(set_to_none=True)
             (loss + problem.regularizer(model)).backward()
             opt.step()
-            worst = torch.maximum(worst, loss.detach())  # NaN propagates
-            if (i + 1) % DIVERGENCE_CHECK_EVERY == 0 or i == steps - 1:
-                if not worst.item() <= limit:
-                    return diverged(result, epoch, worst.item(), limit)
+            if watch.see(loss, i, steps):
+                outcome.diverge(epoch, watch.why(0))
+                return
         record(epoch)
