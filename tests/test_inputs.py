@@ -1,18 +1,37 @@
-"""Bad input: a one-line error naming what is allowed, exit 2, no traceback, nothing written."""
+"""Bad input: a one-line error naming what is allowed, exit 2, no traceback, nothing written.
+The CLI runs in the test process (``cli.main``); one test runs it as ``python -m lrsweep``."""
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
 from lrsweep import UsageError
+from lrsweep.cli import main
 from lrsweep.sweep import SweepSpec
 
 GOOD = ["--problem", "mnist_logreg", "--optimizer", "adam", "--lr", "0.001", "--epochs", "1"]
 
 
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "lrsweep", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+@pytest.fixture
+def cli(capsys):
+    """``lrsweep ARGS`` in this process: exit status and what it printed."""
+    def run(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own errors
+            code = e.code
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+    return run
+
+
+def test_the_module_entry_point_reports_bad_input_in_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "lrsweep", "sweep", *replace("--lr", "0"),
+                        "--results", str(tmp_path / "runs")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == ["lrsweep: error: every lr must be a finite number > 0, got 0.0"]
 
 
 def replace(flag, *values):
@@ -30,7 +49,7 @@ def replace(flag, *values):
     (GOOD + ["--set", "gamma=3"], "unknown setting 'gamma'; allowed: batch_size, beta1"),
     (GOOD + ["--set", "batch_size=-5"], "batch_size must be an integer >= 1"),
 ])
-def test_sweep_refuses_bad_input(tmp_path, args, message):
+def test_sweep_refuses_bad_input(cli, tmp_path, args, message):
     r = cli("sweep", *args, "--results", str(tmp_path / "runs"), "--quiet")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [f"lrsweep: error: {r.stderr.split('error: ', 1)[1].strip()}"]
@@ -40,7 +59,7 @@ def test_sweep_refuses_bad_input(tmp_path, args, message):
 
 @pytest.mark.parametrize("args", [replace("--epochs", "1.5"), replace("--lr", "fast"),
                                   ["--problem", "mnist_logreg", "--epochs", "1"]])
-def test_argparse_errors_are_clean(tmp_path, args):
+def test_argparse_errors_are_clean(cli, tmp_path, args):
     r = cli("sweep", *args, "--results", str(tmp_path / "runs"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "error:" in r.stderr
 
@@ -62,7 +81,7 @@ def test_spec_validates_types(kwargs, message):
         SweepSpec(**{**base, **kwargs})
 
 
-def test_data_verify_cli_lists_each_dataset():
+def test_data_verify_cli_lists_each_dataset(cli):
     r = cli("data", "verify", "mnist", "fashion_mnist")
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.strip().splitlines()
@@ -70,15 +89,14 @@ def test_data_verify_cli_lists_each_dataset():
     assert all(" ok " in l for l in lines)
 
 
-def test_data_verify_cli_fails_on_missing(tmp_path):
-    env_cmd = [sys.executable, "-m", "lrsweep", "data", "verify", "mnist"]
-    import os
-    env = {**os.environ, "LRSWEEP_DATA": str(tmp_path), "LRSWEEP_MIRROR": str(tmp_path / "none")}
-    r = subprocess.run(env_cmd, capture_output=True, text=True, env=env, timeout=60)
+def test_data_verify_cli_fails_on_missing(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("LRSWEEP_DATA", str(tmp_path))
+    monkeypatch.setenv("LRSWEEP_MIRROR", str(tmp_path / "none"))
+    r = cli("data", "verify", "mnist")
     assert r.returncode == 1 and "MISSING" in r.stdout and "Traceback" not in r.stderr
 
 
-def test_results_cli_prints_csv(tmp_path):
+def test_results_cli_prints_csv(cli, tmp_path):
     r = cli("sweep", *GOOD, "--results", str(tmp_path), "--quiet", "--executor", "inprocess")
     assert r.returncode == 0, r.stderr
     out = cli("results", str(tmp_path), "--format", "csv")
@@ -92,7 +110,7 @@ def test_results_cli_prints_csv(tmp_path):
     ({"mnist": {"epoch": 1}}, "chapter mnist has no parameter(s) epoch; allowed: problems"),
     (["mnist"], "expected a mapping of chapter name to parameters"),
 ])
-def test_book_refuses_bad_parameter_files(tmp_path, params, message):
+def test_book_refuses_bad_parameter_files(cli, tmp_path, params, message):
     import yaml
     f = tmp_path / "p.yaml"
     f.write_text(yaml.safe_dump(params))
@@ -101,8 +119,17 @@ def test_book_refuses_bad_parameter_files(tmp_path, params, message):
     assert not (tmp_path / "build").exists()
 
 
-def test_unreachable_dask_scheduler_is_a_clean_error(tmp_path):
+def test_unreachable_dask_scheduler_is_a_clean_error(cli, tmp_path):
     r = cli("sweep", *GOOD, "--scheduler", "tcp://127.0.0.1:9", "--results", str(tmp_path / "runs"),
             "--quiet")
     assert r.returncode == 2 and "cannot reach dask scheduler tcp://127.0.0.1:9" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "runs").exists()
+
+
+def test_results_cli_names_a_damaged_record(cli, tmp_path):
+    assert cli("sweep", *GOOD, "--results", tmp_path, "--quiet", "--executor", "inprocess").returncode == 0
+    [record] = tmp_path.glob("*/*.json")
+    record.write_text(record.read_text()[:300])
+    r = cli("results", tmp_path)
+    assert r.returncode == 2 and not r.stdout
+    assert f"damaged run record {record}" in r.stderr and "git checkout" in r.stderr

@@ -118,3 +118,26 @@ def test_provenance_names_the_commit_of_this_checkout_or_of_a_copy(tmp_path, mon
     assert provenance.git_state() == {"commit": None, "src_dirty": None}
     monkeypatch.setenv("LRSWEEP_COMMIT", here["commit"])
     assert provenance.git_state() == {"commit": here["commit"], "src_dirty": None}
+
+
+def test_reading_only_refuses_to_train_what_is_missing(tmp_path, small_data, count_training):
+    """The published book reads its records (train_missing=False): a missing run is an
+    error that says how to recover, and nothing is trained or written."""
+    run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    gone = SweepSpec(**{**SPEC, "optimizers": ["adam"], "lrs": [1e-1]}).configs()[0]
+    path = records.path_for(tmp_path, gone)
+    path.unlink()
+    with pytest.raises(UsageError, match=r"1 run\(s\) of this study are not stored") as err:
+        run_sweep(SweepSpec(**SPEC), tmp_path, train_missing=False, quiet=True)
+    assert "git checkout" in str(err.value) and len(count_training) == 4
+    assert not path.exists()
+    stored = run_sweep(SweepSpec(**{**SPEC, "lrs": [1e-3]}), tmp_path, train_missing=False, quiet=True)
+    assert len(stored) == 2 * 2  # what is stored still reads: 2 runs x epochs 0 and 1
+
+
+def test_the_published_book_never_trains_and_a_variant_may():
+    from lrsweep import book, paths
+    mnist = paths.ROOT / "chapters" / "mnist.ipynb"
+    published = book.book_parameters(mnist, paths.ROOT / "fig", variant=False)
+    assert published == {"figures_dir": str(paths.ROOT / "fig"), "train_missing": False}
+    assert book.book_parameters(mnist, paths.ROOT / "fig", variant=True)["train_missing"] is True

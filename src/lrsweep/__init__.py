@@ -1,5 +1,15 @@
-"""lrsweep: learning-rate sweeps for the Adam learning-rate report."""
+"""lrsweep: learning-rate sweeps for the Adam learning-rate report.
+
+``SweepSpec`` and ``run_sweep`` load lazily, so reading results (``lrsweep.records``,
+``lrsweep.analysis``) never imports torch.
+"""
 from .errors import UsageError
-from .sweep import SweepSpec, run_sweep
 
 __all__ = ["SweepSpec", "UsageError", "run_sweep"]
+
+
+def __getattr__(name: str):
+    if name in ("SweepSpec", "run_sweep"):
+        from . import sweep
+        return getattr(sweep, name)
+    raise AttributeError(f"module 'lrsweep' has no attribute {name!r}")

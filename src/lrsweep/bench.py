@@ -57,8 +57,9 @@ def engine_throughput(name: str, steps: int, members: int = 1,
         if members == 1:
             return train.train_run(cfgs[0], 1, device=device, splits=cut).wall_time_s
         return sum(r.wall_time_s for r in batched.train_group(cfgs, 1, device, splits=cut))
-    seconds(full.head(3 * 128, 128))  # warm-up: allocator, kernels
-    return members * steps * 128 / seconds(full.head(steps * 128, 128))
+    bs = problem.batch_size
+    seconds(full.head(3 * bs, bs))  # warm-up: allocator, kernels
+    return members * steps * bs / seconds(full.head(steps * bs, bs))
 
 
 def tutorial_throughput(name: str, steps: int, device: torch.device | None = None) -> float:
@@ -96,7 +97,8 @@ def floor_seconds(name: str, runs: int, epochs: int, peak_gflops: float) -> floa
     no evaluation, no start-up. Only stopping diverged runs early trains faster, so tutorial
     time / floor is about the largest speed-up any loop could show on this machine."""
     problem = problems.get(name)
-    examples = len(data.load(problem.dataset).train[1]) // 128 * 128  # full batches per epoch
+    bs = problem.batch_size
+    examples = len(data.load(problem.dataset).train[1]) // bs * bs  # full batches per epoch
     return runs * epochs * examples * problems.train_flops(problem) / (peak_gflops * 1e9)
 
 
@@ -116,7 +118,7 @@ def sweep_times(name: str, lrs: list[float], epochs: int, peak_gflops: float) ->
 
 def steps_for(problem: problems.Problem, quick: bool) -> int:
     """About 5 s of training at 100 GFLOP/s (0.5 s when quick), within 20 steps .. an epoch."""
-    flop = (5e10 if quick else 5e11) / (problems.train_flops(problem) * 128)
+    flop = (5e10 if quick else 5e11) / (problems.train_flops(problem) * problem.batch_size)
     return int(min(390, max(20, flop)))
 
 

@@ -3,7 +3,6 @@ papermill (parameters: the published defaults, or overrides from a YAML file), t
 Jupyter Book render it with execution off and Sphinx warnings as errors."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -41,20 +40,41 @@ def read_params(params_file: str | None) -> dict[str, dict]:
     return params
 
 
-def execute(notebook: Path, output: Path, parameters: dict) -> None:
+BUILD_KEYS = ("figures_dir", "train_missing")  # parameters the build sets, not the reader
+
+
+def book_parameters(notebook: Path, figures_dir: Path, variant: bool) -> dict:
+    """What the build itself tells each chapter that declares it: where figure files go, and
+    whether missing runs may be trained. The published book only reads the committed records;
+    a variant book (``--params``) trains what its parameters add."""
+    import papermill
+    declared = papermill.inspect_notebook(str(notebook))
+    given = {"figures_dir": str(figures_dir), "train_missing": variant}
+    return {k: v for k, v in given.items() if k in declared}
+
+
+def execute(notebook: Path, output: Path, parameters: dict, overridden: bool) -> None:
     """Run one chapter with papermill, from the repository root (so relative paths in
-    parameters mean the same as on the command line)."""
+    parameters mean the same as on the command line). The page shows the study's
+    parameters that were used: the defaults cell, or the reader's overrides in its place;
+    never the build's own settings."""
+    import nbformat
     import papermill
     papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
                                cwd=str(paths.ROOT), kernel_name="python3", progress_bar=False,
                                log_output=True)
-    if parameters:  # show the parameters that were used, not the defaults they replaced
-        import nbformat
-        nb = nbformat.read(output, as_version=4)
-        for cell in nb.cells:
-            if "parameters" in cell.metadata.get("tags", []):
-                cell.metadata["tags"].append("remove-cell")
-        nbformat.write(nb, output)
+    nb = nbformat.read(output, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            kept = [line for line in cell.source.splitlines()
+                    if line.split(" = ")[0] not in BUILD_KEYS]
+            cell.source = "\n".join(kept)
+            if not overridden:
+                tags.append("remove-cell")
+        elif "parameters" in tags and overridden:
+            tags.append("remove-cell")
+    nbformat.write(nb, output)
 
 
 def stage(params: dict[str, dict], dest: Path) -> Path:
@@ -67,17 +87,11 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
         shutil.copytree(paths.ROOT / folder, dest / folder)
     for md in (paths.ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, dest / "chapters" / md.name)
-    before = os.environ.get("LRSWEEP_FIGURES")
-    os.environ["LRSWEEP_FIGURES"] = str(dest / "figures")  # the kernels save downloads there
-    try:
-        for nb in chapters():
-            print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
-            execute(nb, dest / "chapters" / nb.name, params.get(nb.stem, {}))
-    finally:
-        if before is None:
-            del os.environ["LRSWEEP_FIGURES"]
-        else:
-            os.environ["LRSWEEP_FIGURES"] = before
+    for nb in chapters():
+        print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
+        mine = params.get(nb.stem, {})
+        given = book_parameters(nb, dest / "figures", variant=bool(params))
+        execute(nb, dest / "chapters" / nb.name, {**given, **mine}, overridden=bool(mine))
     return dest
 
 

@@ -37,10 +37,10 @@ def bibtex(cff: dict, commit: str | None = None, key: str = "lrsweep") -> str:
     return f"@misc{{{key}{year},\n{body}\n}}"
 
 
-def build_provenance(results_dir: str | Path) -> dict:
+def build_provenance(results_dir: str | Path | None = None) -> dict:
     """The commit this build ran from, the commits and packages that trained the records,
     and the checksums of the datasets they trained on."""
-    recs = records.load_all(Path(results_dir))
+    recs = records.load_all(paths.runs_dir(results_dir))
     commits = Counter(r["provenance"]["git"]["commit"] or "unknown" for r in recs)
     torch_versions = Counter(r["provenance"]["packages"].get("torch", "unknown") for r in recs)
     datasets = {}
@@ -49,6 +49,7 @@ def build_provenance(results_dir: str | Path) -> dict:
         if d.get("dataset"):
             datasets[d["dataset"]] = {"label": d["label"], "checksums": d["checksums"]}
     return {"build": provenance.git_state(), "n_records": len(recs),
+            "runs_dir": paths.shown(paths.runs_dir(results_dir)),
             "record_commits": dict(commits.most_common()),
             "record_torch": dict(torch_versions.most_common()), "datasets": datasets}
 
@@ -67,6 +68,7 @@ def book_numbers(prov: dict) -> dict:
         "build_commit": prov["build"]["commit"] or "unknown",
         "build_state": BUILD_STATE[prov["build"]["src_dirty"]],
         "n_records": f"{prov['n_records']:,}",
+        "runs_dir": prov["runs_dir"],
         "torch_versions": ", ".join(prov["record_torch"]),
         "commits_table": report.table(commits, {"commit": ("commit", "{}"),
                                                 "records": ("records", "{:,}")}),

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import paths
 from .errors import UsageError
 
 
@@ -133,7 +134,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, required=True)
     p.add_argument("--set", nargs="+", type=_setting, metavar="KEY=VALUE",
                    help="optimizer hyperparameter or batch_size, e.g. beta2=0.99 adam.eps=1e-6")
-    p.add_argument("--results", default="data/runs", help="record store (default: data/runs)")
+    p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
+                   help="record store (default: the published runs, data/runs)")
     p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument("--threads", type=int, help="torch threads for in-process runs")
@@ -144,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("results", help="print the tidy table of a record store")
-    p.add_argument("dir", nargs="?", default="data/runs")
+    p.add_argument("dir", nargs="?", type=Path, default=paths.PUBLISHED_RUNS)
     p.add_argument("--format", choices=["csv", "table"], default="table")
     p.add_argument("--epochs", type=int, help="truncate runs to this budget")
     p.set_defaults(func=cmd_results)

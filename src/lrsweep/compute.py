@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import records, report
+from . import paths, records, report
 
 
 def load_bench(path: str | Path) -> dict:
@@ -14,10 +14,11 @@ def load_bench(path: str | Path) -> dict:
         return json.load(fh)
 
 
-def study_numbers(results_dir: str | Path) -> dict[str, str]:
-    recs = records.load_all(Path(results_dir))
+def study_numbers(results_dir: str | Path | None = None) -> dict[str, str]:
+    recs = records.load_all(paths.runs_dir(results_dir))
     seconds = sum(r["wall_time_s"] for r in recs)
-    return {"n_records": f"{len(recs):,}", "study_hours": f"{seconds / 3600:.2f}"}
+    return {"n_records": f"{len(recs):,}", "study_hours": f"{seconds / 3600:.2f}",
+            "runs_dir": paths.shown(paths.runs_dir(results_dir))}
 
 
 def bench_numbers(bench: dict) -> dict[str, str]:

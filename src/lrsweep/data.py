@@ -43,14 +43,18 @@ class Dataset:
     mirror_subdir: str
     files: tuple[DataFile, ...]
     n_valid: int             # images carved from the training set for lr selection
+    image_shape: tuple[int, int, int]  # channels, height, width
     num_classes: int = 10
     url: str | None = None   # base URL of the official files, None = mirror only
 
 
+IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+GREY_28, RGB_32 = (1, 28, 28), (3, 32, 32)
+
+
 def _idx(digests: tuple[str, str, str, str]) -> tuple[DataFile, ...]:
-    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-    return tuple(DataFile(f"{n}.gz", f"sha256:{d}") for n, d in zip(names, digests))
+    return tuple(DataFile(n, f"sha256:{d}") for n, d in zip(IDX_FILES, digests))
 
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in [
@@ -59,21 +63,21 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")),
-        n_valid=10_000, url="https://storage.googleapis.com/cvdf-datasets/mnist/"),
+        n_valid=10_000, image_shape=GREY_28, url="https://storage.googleapis.com/cvdf-datasets/mnist/"),
     Dataset("fashion_mnist", "Fashion-MNIST", "fashion-mnist", _idx((
         "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
         "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34")),
-        n_valid=10_000, url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
+        n_valid=10_000, image_shape=GREY_28, url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
     # JPEG re-encoding changes pixels: never mix results on it with the official files.
     Dataset("cifar10_jpeg", "CIFAR-10 (JPEG copy)", "cifar10-jpeg", (DataFile(
         "cifar10-jpeg.tar.gz",
         "sha256:9a5c14829b9c6f806e0e25fd9ebde7caa47e19edd12f88269b33b20e0f3b1b3d"),),
-        n_valid=5_000),
+        n_valid=5_000, image_shape=RGB_32),
     Dataset("cifar10", "CIFAR-10", "cifar10", (DataFile(
         "cifar-10-python.tar.gz", "md5:c58f30108f718f92721af3b95e74349a", decompress=False),),
-        n_valid=5_000, url="https://www.cs.toronto.edu/~kriz/"),
+        n_valid=5_000, image_shape=RGB_32, url="https://www.cs.toronto.edu/~kriz/"),
 ]}
 
 
@@ -192,9 +196,7 @@ def _read_idx(path: Path) -> np.ndarray:
 
 
 def _read_idx_dataset(d: Path) -> tuple[np.ndarray, ...]:
-    xtr, ytr, xte, yte = (_read_idx(d / f) for f in (
-        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))
+    xtr, ytr, xte, yte = (_read_idx(d / f) for f in IDX_FILES)
     return xtr[:, None], ytr, xte[:, None], yte  # NCHW, C=1
 
 

@@ -1,7 +1,6 @@
 """Figures in one house style, and their files for readers to download and cite."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -14,9 +13,6 @@ FORMATS = ("svg", "pdf", "png")
 # no creation dates (and, below, fixed SVG ids): the same figure gives the same bytes
 _NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
 
-OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD-momentum",
-                    "prodigy": "Prodigy", "dadapt_adam": "D-Adapt Adam", "dog": "DoG",
-                    "schedulefree_adamw": "Schedule-Free AdamW"}
 
 
 def style() -> None:
@@ -30,12 +26,11 @@ def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "r
     diverged (counted at chance accuracy); dashed lines: the optimizers' default lrs."""
     style()
     defaults = sorted({optim.get(o).default_lr for o in final["optimizer"].unique()})
-    d = final.assign(optimizer=final["optimizer"].map(lambda o: OPTIMIZER_LABELS.get(o, o)))
+    d = final.assign(optimizer=final["optimizer"].map(lambda o: optim.get(o).label))
     probs = list(problems or sorted(set(d["problem"])))
     fig, axes = plt.subplots(1, len(probs), figsize=(5.2 * len(probs), 3.8), squeeze=False,
                              sharey=True, layout="constrained")
-    order = [v for k, v in OPTIMIZER_LABELS.items() if k in set(final["optimizer"])]
-    order += sorted(set(d["optimizer"]) - set(order))
+    order = [o.label for o in optim.OPTIMIZERS.values() if o.name in set(final["optimizer"])]
     errorbar = ("pi", 100) if band == "range" else band
     for ax, prob in zip(axes[0], probs):
         sub = d[d["problem"] == prob]
@@ -57,15 +52,14 @@ def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "r
     return fig
 
 
-def figures_dir() -> Path:
-    """Where figure files go: $LRSWEEP_FIGURES (``lrsweep book`` points it into the book it
-    builds), else _build/figures."""
-    return Path(os.environ.get("LRSWEEP_FIGURES") or paths.ROOT / "_build" / "figures")
+DEFAULT_DIR = paths.ROOT / "_build" / "figures"
 
 
 def save(fig: plt.Figure, name: str, directory: str | Path | None = None) -> list[Path]:
-    """Write ``fig`` as ``name``.svg/.pdf/.png (PNG at 200 dpi); returns the paths."""
-    out = Path(directory or figures_dir())
+    """Write ``fig`` as ``name``.svg/.pdf/.png (PNG at 200 dpi) into ``directory`` (a
+    chapter's ``figures_dir`` parameter: ``lrsweep book`` points it into the book it builds;
+    default _build/figures); returns the paths."""
+    out = Path(directory or DEFAULT_DIR)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with plt.rc_context({"svg.hashsalt": name}):  # fixed SVG element ids, not random ones

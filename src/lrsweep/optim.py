@@ -6,16 +6,18 @@ dog) it is a multiplier on the estimated step size whose recommended value is 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
-import torch
+from typing import TYPE_CHECKING, Callable
 
 from .errors import UsageError
+
+if TYPE_CHECKING:  # the registry is read without torch (analysis, figures); training imports it
+    import torch
 
 
 @dataclass(frozen=True)
 class OptimizerSpec:
     name: str
+    label: str                                   # how figures and tables name it
     description: str
     make: Callable[..., torch.optim.Optimizer]   # (params, lr, **hyperparameters)
     default_lr: float                            # the library's own default: "not tuning"
@@ -42,14 +44,17 @@ class OptimizerSpec:
 
 
 def _adam(params, lr, beta1, beta2, eps, weight_decay):
+    import torch
     return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
 
 
 def _adamw(params, lr, beta1, beta2, eps, weight_decay):
+    import torch
     return torch.optim.AdamW(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
 
 
 def _sgd(params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    import torch
     return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov,
                            weight_decay=weight_decay)
 
@@ -78,20 +83,20 @@ def _schedulefree_adamw(params, lr, beta1, beta2, eps, weight_decay, warmup_step
 
 _ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 OPTIMIZERS: dict[str, OptimizerSpec] = {o.name: o for o in [
-    OptimizerSpec("adam", "Adam (Kingma & Ba), PyTorch defaults", _adam, 1e-3,
+    OptimizerSpec("adam", "Adam", "Adam (Kingma & Ba), PyTorch defaults", _adam, 1e-3,
                   {**_ADAM, "weight_decay": 0.0}),
-    OptimizerSpec("adamw", "AdamW (decoupled weight decay)", _adamw, 1e-3,
+    OptimizerSpec("adamw", "AdamW", "AdamW (decoupled weight decay)", _adamw, 1e-3,
                   {**_ADAM, "weight_decay": 0.01}),
-    OptimizerSpec("sgd", "plain SGD", _sgd, 1e-3, {"weight_decay": 0.0}),
-    OptimizerSpec("sgd_momentum", "SGD with heavy-ball momentum", _sgd, 1e-3,
+    OptimizerSpec("sgd", "SGD", "plain SGD", _sgd, 1e-3, {"weight_decay": 0.0}),
+    OptimizerSpec("sgd_momentum", "SGD-momentum", "SGD with heavy-ball momentum", _sgd, 1e-3,
                   {"momentum": 0.9, "nesterov": False, "weight_decay": 0.0}),
-    OptimizerSpec("prodigy", "Prodigy (lr-free; lr multiplies its estimate)", _prodigy, 1.0,
+    OptimizerSpec("prodigy", "Prodigy", "Prodigy (lr-free; lr multiplies its estimate)", _prodigy, 1.0,
                   {**_ADAM, "weight_decay": 0.0, "d_coef": 1.0}),
-    OptimizerSpec("dadapt_adam", "D-Adaptation Adam (lr-free; lr multiplies its estimate)",
+    OptimizerSpec("dadapt_adam", "D-Adapt Adam", "D-Adaptation Adam (lr-free; lr multiplies its estimate)",
                   _dadapt_adam, 1.0, {**_ADAM, "weight_decay": 0.0}),
-    OptimizerSpec("dog", "DoG (lr-free; lr multiplies its estimate)", _dog, 1.0,
+    OptimizerSpec("dog", "DoG", "DoG (lr-free; lr multiplies its estimate)", _dog, 1.0,
                   {"reps_rel": 1e-6, "weight_decay": 0.0}),
-    OptimizerSpec("schedulefree_adamw", "Schedule-Free AdamW (still has an lr)",
+    OptimizerSpec("schedulefree_adamw", "Schedule-Free AdamW", "Schedule-Free AdamW (still has an lr)",
                   _schedulefree_adamw, 2.5e-3, {**_ADAM, "weight_decay": 0.0, "warmup_steps": 0},
                   train_eval_switch=True),
 ]}

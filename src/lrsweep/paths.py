@@ -13,6 +13,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED_RUNS = ROOT / "data" / "runs"
 
 
+def runs_dir(results_dir: str | Path | None = None) -> Path:
+    """A record store: the one given, else the published runs (chapters default to None)."""
+    return Path(results_dir) if results_dir else PUBLISHED_RUNS
+
+
+def shown(path: Path) -> str:
+    """A path as a page names it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def data_dir() -> Path:
     """Directory for downloaded or user-supplied dataset files (``LRSWEEP_DATA``)."""
     return Path(os.environ.get("LRSWEEP_DATA") or ROOT / "data" / "cache")

@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from . import augment
+from . import augment, data
 from .errors import UsageError
 
 Builder = Callable[[torch.Generator], nn.Module]
@@ -116,7 +116,7 @@ def get(name: str) -> Problem:
 
 
 def input_shape(problem: Problem) -> tuple[int, int, int]:
-    return (3, 32, 32) if problem.dataset.startswith("cifar10") else (1, 28, 28)
+    return data.get(problem.dataset).image_shape
 
 
 @functools.lru_cache(maxsize=None)

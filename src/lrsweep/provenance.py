@@ -6,10 +6,12 @@ import os
 import platform
 import subprocess
 from importlib import metadata
-
-import torch
+from typing import TYPE_CHECKING
 
 from . import paths
+
+if TYPE_CHECKING:  # git_state serves the cite page, which needs no torch
+    import torch
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,12 +55,15 @@ def git_state() -> dict:
 
 
 def device_name(device: torch.device) -> str:
+    import torch
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return "cpu"
 
 
-def collect(device: torch.device = torch.device("cpu")) -> dict:
+def collect(device: torch.device | None = None) -> dict:
+    import torch
+    device = device or torch.device("cpu")
     tf32 = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
     return {**_static(), "device": device_name(device), "threads": torch.get_num_threads(),
             "tf32": bool(tf32 and device.type == "cuda")}

@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from .figures import OPTIMIZER_LABELS
+from . import optim
 
 
 def fmt_lr(x: float) -> str:
@@ -41,7 +41,7 @@ def summary_table(summary: pd.DataFrame):
     ci = [fmt_ci(lo, hi) for lo, hi in zip(summary["regret_lo"], summary["regret_hi"])]
     return table(summary.assign(ci=ci), {
         "problem": ("problem", "{}"),
-        "optimizer": ("optimizer", lambda o: OPTIMIZER_LABELS.get(o, o)),
+        "optimizer": ("optimizer", lambda o: optim.get(o).label),
         "default lr": ("default_lr", fmt_lr),
         "tuned lr": ("best_lr", fmt_lr),
         "test acc. at default": ("acc_default", fmt_pct),
@@ -69,3 +69,21 @@ def glue_all(values: dict[str, object]) -> None:
     from myst_nb import glue
     for key, value in values.items():
         glue(key, value, display=False)
+
+
+def design_numbers(optimizers: list[str], datasets: list[str], seeds: list[int],
+                   epochs: int) -> dict[str, str]:
+    """The study's design as prose states it, from the registries and the parameters, so a
+    rerun with other parameters still reads true: ``{optimizer}_{hyperparameter}``,
+    ``{dataset}_n_valid``, ``n_seeds``, ``seeds_phrase`` and ``epochs``."""
+    from . import data
+    out = {"epochs": str(epochs), "n_seeds": str(len(seeds)),
+           "seeds_phrase": "one seed" if len(seeds) == 1 else f"{len(seeds)} seeds"}
+    for o in optimizers:
+        spec = optim.get(o)
+        out[f"{o}_default_lr"] = f"{spec.default_lr:g}"
+        out.update({f"{o}_{k}": f"{v:g}" if isinstance(v, float) else str(v)
+                    for k, v in spec.defaults.items()})
+    for d in datasets:
+        out[f"{d}_n_valid"] = f"{data.get(d).n_valid:,}"
+    return out

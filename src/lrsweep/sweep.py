@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
-from . import batched, data, optim, problems, provenance, records, train
+from . import batched, data, optim, paths, problems, provenance, records, train
 from .config import RunConfig
 from .errors import UsageError
 
@@ -237,11 +237,11 @@ def _specs(spec) -> list[SweepSpec]:
     return specs
 
 
-def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path = "data/runs", *,
+def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path | None = None, *,
               executor: str = "auto",
               workers: int | None = None, scheduler: str | None = None,
               threads: int | None = None, batching: str = "auto",
-              quiet: bool = False) -> pd.DataFrame:
+              train_missing: bool = True, quiet: bool = False) -> pd.DataFrame:
     """Reuse what is stored, compute what is missing, return the spec's tidy table
     (one row per run x epoch, epoch 0 = before training). ``spec`` may be a list of specs
     with one budget: their union is scheduled together.
@@ -249,8 +249,10 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path = "data
     ``threads`` sets torch's thread count for in-process runs (worker processes and Dask
     workers always use one thread each); numbers are bit-identical only between runs with
     the same thread count. ``batching`` trains runs of one problem and optimizer together
-    as batched members: ``auto`` where it pays (small models on a CPU, all on a GPU)."""
-    specs, results_dir = _specs(spec), Path(results_dir)
+    as batched members: ``auto`` where it pays (small models on a CPU, all on a GPU).
+    With ``train_missing=False`` nothing is trained: a run that is not stored is an error
+    (the published book reads its records and never retrains them as a side effect)."""
+    specs, results_dir = _specs(spec), paths.runs_dir(results_dir)
     epochs = specs[0].epochs
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
@@ -264,6 +266,10 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path = "data
         if value is not None:
             _positive_int(value, what, 1)
     done, todo = plan(specs, results_dir)
+    if todo and not train_missing:
+        raise UsageError(f"{len(todo)} run(s) of this study are not stored in {results_dir}, e.g. "
+                         f"{todo[0].to_dict()}; restore them (git checkout -- {results_dir}) or "
+                         "train them on purpose (train_missing=True, or python -m lrsweep sweep)")
     if todo:  # verify (or fetch) data before any training starts
         for name in dict.fromkeys(problems.get(c.problem).dataset for c in todo):
             data.require(name)

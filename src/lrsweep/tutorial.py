@@ -2,7 +2,7 @@
 
 A ``torch.utils.data.DataLoader`` over a per-image dataset that converts every image
 through PIL and a per-sample transform (to tensor and normalise; random crop and flip for
-CIFAR-10, as torchvision tutorials do), batch 128, one process, default threads, test accuracy
+CIFAR-10, as torchvision tutorials do), the problem's batch size, one process, default threads, test accuracy
 after every epoch, each batch moved to the GPU when there is one.
 Same networks, losses and optimizers as the engine. Run one lr as a whole process:
 
@@ -49,11 +49,11 @@ class PILImages(Dataset):
 
 
 def loader(problem: problems.Problem, split: tuple, train: bool, batches: int | None = None):
-    x, y = split
+    x, y, bs = *split, problem.batch_size
     if batches is not None:
-        x, y = x[: batches * 128], y[: batches * 128]
-    ds = PILImages(x, y, train, problem.dataset.startswith("cifar"))
-    return DataLoader(ds, batch_size=128, shuffle=train, drop_last=train)
+        x, y = x[: batches * bs], y[: batches * bs]
+    ds = PILImages(x, y, train, cifar=data.get(problem.dataset).image_shape[0] == 3)
+    return DataLoader(ds, batch_size=bs, shuffle=train, drop_last=train)
 
 
 def train_epoch(model, opt, problem, batches) -> int:
