@@ -111,19 +111,19 @@ def test_gpu_groups_are_sized_to_the_free_memory():
 
 def test_sweep_plan_on_a_gpu_batches_everything_in_memory_sized_shares(monkeypatch):
     """The GPU plan, without a GPU: every run batched, no share larger than memory allows."""
-    from lrsweep import sweep
+    from lrsweep import executors
     cfgs = SweepSpec(["fmnist_2c2d"], ["adam", "sgd_momentum"], [1e-4, 1e-3, 1e-2, 1e-1],
                      [0, 1, 2], 1).configs()
     gpu, free = torch.device("cuda"), 3 * 10**9
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (free, 4 * free))
     cap = batched.max_members(cfgs[0], gpu, free_bytes=free)
     assert 1 < cap < 12  # this much memory holds some of one optimizer's 12 runs, not all
-    work = sweep.tasks(cfgs, "auto", workers=1, device=gpu)
+    work = executors.tasks(cfgs, "auto", workers=1, device=gpu)
     assert sorted(c.run_id for share in work for c in share) == sorted(c.run_id for c in cfgs)
     assert all(1 < len(share) <= cap for share in work)
     assert all(len({batched.group_key(c) for c in share}) == 1 for share in work)
     # on a CPU the same conv runs are compute-bound: trained one at a time
-    assert all(len(share) == 1 for share in sweep.tasks(cfgs, "auto", 2, torch.device("cpu")))
+    assert all(len(share) == 1 for share in executors.tasks(cfgs, "auto", 2, torch.device("cpu")))
 
 
 def test_problem_profile_counts_activations():

@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from lrsweep import augment, bench, compute, data, problems, tutorial
+from lrsweep import augment, baseline_loop, bench, compute_page, data, problems
 
 
 def test_tutorial_dataset_yields_the_engine_images():
     s = data.load("mnist")
-    ds = tutorial.PILImages(s.test[0][:5], s.test[1][:5], train=False, cifar=False)
+    ds = baseline_loop.PILImages(s.test[0][:5], s.test[1][:5], train=False, cifar=False)
     x, y = ds[3]
     assert x.shape == (1, 28, 28) and y == s.test[1][3].item()
     assert torch.allclose(x * 0.3081 + 0.1307, s.test[0][3], atol=1e-6)
@@ -14,11 +14,11 @@ def test_tutorial_dataset_yields_the_engine_images():
 
 def test_tutorial_cifar_crop_and_standardisation():
     x = torch.rand(4, 3, 32, 32)
-    ds = tutorial.PILImages(x, torch.zeros(4, dtype=torch.long), train=False, cifar=True)
+    ds = baseline_loop.PILImages(x, torch.zeros(4, dtype=torch.long), train=False, cifar=True)
     img, _ = ds[0]
     expect = augment.per_image_standardize(((x[:1] * 255).round() / 255))[0]
     assert torch.allclose(img, expect, atol=1e-5)
-    train_img, _ = tutorial.PILImages(x, torch.zeros(4, dtype=torch.long), train=True, cifar=True)[0]
+    train_img, _ = baseline_loop.PILImages(x, torch.zeros(4, dtype=torch.long), train=True, cifar=True)[0]
     assert train_img.shape == (3, 32, 32)
 
 
@@ -26,15 +26,13 @@ def test_bench_quick_reports_ratios(tmp_path):
     result = bench.run(quick=True, names=["mnist_mlp"], sweeps=False)
     [row] = result["problems"]
     assert result["peak_gflops"] > 0 and row["engine_ex_s"] > 0 and row["tutorial_ex_s"] > 0
-    assert row["speedup"] == row["engine_ex_s"] / row["tutorial_ex_s"]
     assert row["engine_ex_s"] == max(row["engine_samples"]) and len(row["tutorial_samples"]) == 1
-    assert row["mfu"] == row["gflops"] / result["peak_gflops"]
-    assert row["mfu"] < 1.1  # FLOPs per example not overstated (10% for noise in the peak)
+    assert 0 < row["mfu"] < 1.1  # FLOPs per example not overstated (10% for noise in the peak)
     assert row["members"] == 1  # a CPU trains one run at a time
     text = bench.table(result)
     assert "mnist_mlp" in text and "MFU" in text
     # the compute appendix reads the same structure
-    assert compute.bench_numbers(result)["bench_threads"] == str(result["threads"])
+    assert compute_page.bench_numbers(result)["bench_threads"] == str(result["threads"])
 
 
 def test_sweep_floor_scales_with_work_and_peak():
@@ -46,17 +44,24 @@ def test_sweep_floor_scales_with_work_and_peak():
 
 
 def test_quick_run_never_replaces_the_published_bench(tmp_path, monkeypatch):
-    published = compute.load_bench(bench.DEFAULT_OUT)
+    published = compute_page.load_bench(bench.DEFAULT_OUT)
     monkeypatch.setattr(bench, "run", lambda quick: {**published, "quick": quick})
     monkeypatch.setattr(bench, "DEFAULT_OUT", tmp_path / "bench.json")
     monkeypatch.setattr(bench, "QUICK_OUT", tmp_path / "quick.json")
     bench.main(quick=True, out=None)
     assert not (tmp_path / "bench.json").exists()
-    assert compute.load_bench(tmp_path / "quick.json")["quick"] is True
+    assert compute_page.load_bench(tmp_path / "quick.json")["quick"] is True
 
 
-def test_engine_throughput_of_batched_members_counts_every_member():
-    """How a GPU is benchmarked (several lrs at once), run on the CPU: logreg is cheap."""
+def test_engine_throughput_of_batched_members_counts_every_member(monkeypatch):
+    """How a GPU is benchmarked (several lrs at once): every member's examples count, and
+    the group's wall time is the sum of its members' shares. Timed by a fake clock here,
+    since two measured throughputs on a shared machine cannot be compared reliably."""
+    from lrsweep import batched, records, train
+    monkeypatch.setattr(train, "train_run", lambda cfg, epochs, device, splits: records.Outcome(wall_time_s=2.0))
+    monkeypatch.setattr(batched, "train_group", lambda cfgs, epochs, device, splits: [
+        records.Outcome(wall_time_s=2.0 / len(cfgs)) for _ in cfgs])
     one = bench.engine_throughput("mnist_logreg", 20, members=1, device=torch.device("cpu"))
     four = bench.engine_throughput("mnist_logreg", 20, members=4, device=torch.device("cpu"))
-    assert one > 0 and four > one  # four members' examples per pass: more examples per second
+    assert one == 20 * problems.get("mnist_logreg").batch_size / 2.0
+    assert four == 4 * one

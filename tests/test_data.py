@@ -47,7 +47,7 @@ def test_corrupted_file_is_named_with_both_checksums(local_mnist):
     f.write_bytes(gzip.compress(bytes(raw)))
     loc = data.verify("mnist")
     assert not loc.ok
-    [problem] = loc.problems
+    [problem] = loc.errors
     expected = next(x.digest for x in data.DATASETS["mnist"].files if x.name == f.name)
     actual = data.checksum(f, data.DataFile(f.name, expected))
     assert str(f) in problem and expected in problem and actual in problem and actual != expected
@@ -59,7 +59,7 @@ def test_missing_file_is_reported(local_mnist, monkeypatch):
     (local_mnist / "train-labels-idx1-ubyte.gz").unlink()
     monkeypatch.setattr(data.urllib.request, "urlopen", _offline)
     loc = data.verify("mnist")
-    assert loc.source == "missing" and "train-labels-idx1-ubyte.gz" in loc.problems[0]
+    assert loc.source == "missing" and "train-labels-idx1-ubyte.gz" in loc.errors[0]
     with pytest.raises(UsageError, match="cannot download"):
         data.require("mnist")
 

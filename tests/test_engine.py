@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from lrsweep import records
+from lrsweep import executors, records
 from lrsweep.sweep import SweepSpec, run_sweep
 
 LRS = ["1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2"]
@@ -33,6 +33,7 @@ def clean(tmp_path_factory):
     return curves(root)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_sweep_then_rerun_equals_clean_sweep(tmp_path, clean):
     proc = sweep_cli(tmp_path)
     deadline = time.time() + 300
@@ -49,6 +50,7 @@ def test_kill_9_mid_sweep_then_rerun_equals_clean_sweep(tmp_path, clean):
     assert len(list(tmp_path.glob("*/*.json"))) == len(LRS)
 
 
+@pytest.mark.slow
 def test_two_sweeps_into_one_directory(tmp_path, clean):
     a, b = sweep_cli(tmp_path), sweep_cli(tmp_path)
     assert a.wait(timeout=600) == 0 and b.wait(timeout=600) == 0, a.stderr.read() + b.stderr.read()
@@ -67,6 +69,7 @@ def test_missing_dataset_is_refused_before_work(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_in_process(tmp_path):
     """Executors move runs, never change them. (Batched groups are split per worker, so
     here every run is trained alone; batched vs alone is tested in test_batched.)"""
@@ -84,19 +87,20 @@ def test_batched_groups_split_per_worker_and_record_members(tmp_path):
     from lrsweep import batched, sweep, train
     spec = SweepSpec(["mnist_logreg", "mnist_mlp"], ["adam", "prodigy"], [1e-3, 1e-2, 1e-1], [0, 1], 1)
     cpu = train.default_device()
-    work = sweep.tasks(spec.configs(), "auto", 2, cpu)
+    work = executors.tasks(spec.configs(), "auto", 2, cpu)
     sizes = sorted(len(w) for w in work)
     # logreg + adam: 6 runs batched in 2 shares; everything else one run per task
     assert sizes == [1] * 18 + [3, 3]
     assert all(batched.group_key(w[0]) == batched.group_key(c) for w in work for c in w)
-    assert sorted(len(w) for w in sweep.tasks(spec.configs(), "never", 2, cpu)) == [1] * 24
-    assert max(len(w) for w in sweep.tasks(spec.configs(), "always", 1, cpu)) == 6
+    assert sorted(len(w) for w in executors.tasks(spec.configs(), "never", 2, cpu)) == [1] * 24
+    assert max(len(w) for w in executors.tasks(spec.configs(), "always", 1, cpu)) == 6
     table = run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-1], [0], 1), tmp_path,
                       executor="inprocess", workers=1, quiet=True)
     assert {r["provenance"]["members"] for r in records.load_all(tmp_path)} == {2}
     assert (table.status == "ok").all()
 
 
+@pytest.mark.slow
 def test_dask_splits_batched_groups_per_cluster_thread(tmp_path):
     spec = SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2, 1e-1, 1.0], [0], 1)
     run_sweep(spec, tmp_path, scheduler="local", batching="always", quiet=True)

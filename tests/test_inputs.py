@@ -119,7 +119,9 @@ def test_book_refuses_bad_parameter_files(cli, tmp_path, params, message):
     assert not (tmp_path / "build").exists()
 
 
-def test_unreachable_dask_scheduler_is_a_clean_error(cli, tmp_path):
+def test_unreachable_dask_scheduler_is_a_clean_error(cli, tmp_path, monkeypatch):
+    from lrsweep import executors
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT_S", 1)
     r = cli("sweep", *GOOD, "--scheduler", "tcp://127.0.0.1:9", "--results", str(tmp_path / "runs"),
             "--quiet")
     assert r.returncode == 2 and "cannot reach dask scheduler tcp://127.0.0.1:9" in r.stderr

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lrsweep import paths, provenance, records, sweep
+from lrsweep import executors, paths, provenance, records
 from lrsweep.config import RunConfig
 
 
@@ -13,7 +13,7 @@ def test_a_published_record_is_reproduced(tmp_path):
     assert published, "the published study should hold mnist_logreg records"
     old = published[0]
     cfg = RunConfig.from_dict(old["config"])
-    [new] = sweep.execute([cfg], old["epochs"], threads=old["provenance"]["threads"])
+    [new] = executors.execute([cfg], old["epochs"], threads=old["provenance"]["threads"])
     same_machine = (old["provenance"]["cpu"] == provenance.cpu_model()
                     and old["provenance"]["packages"]["torch"] == torch.__version__)
     if same_machine:  # the promise: same config, seed, machine and threads -> same numbers

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from lrsweep import records, sweep
+from lrsweep import executors, records
+from lrsweep.config import RunConfig
 from lrsweep.errors import UsageError
 from lrsweep.sweep import SweepSpec, run_sweep
 
@@ -14,12 +15,12 @@ SPEC = dict(problems=["mnist_logreg"], optimizers=["adam", "sgd_momentum"], lrs=
 def count_training(monkeypatch):
     """Every config that gets trained, whether alone or as a batched member."""
     calls = []
-    real = sweep.execute
+    real = executors.execute
 
     def counting(cfgs, epochs, *args, **kw):
         calls.extend((cfg, epochs) for cfg in cfgs)
         return real(cfgs, epochs, *args, **kw)
-    monkeypatch.setattr(sweep, "execute", counting)
+    monkeypatch.setattr(executors, "execute", counting)
     return calls
 
 
@@ -59,7 +60,7 @@ def test_longer_record_serves_shorter_budget(tmp_path, small_data, count_trainin
     rec = records.load_all(tmp_path)[0]
     cut = {**rec, "epochs": 1, "curves": {k: v[:2] for k, v in rec["curves"].items()}}
     records.write(tmp_path, cut)
-    assert records.read(records.path_for(tmp_path, sweep.RunConfig.from_dict(rec["config"])))["epochs"] == 2
+    assert records.read(records.path_for(tmp_path, RunConfig.from_dict(rec["config"])))["epochs"] == 2
 
 
 def test_several_specs_run_as_one_sweep(tmp_path, small_data, count_training):

@@ -1,5 +1,5 @@
 """``python -m lrsweep bench``: how close the engine gets to this machine's limit, and how
-much faster it is than the tutorial loop (``lrsweep.tutorial``), as ratios from one run."""
+much faster it is than the tutorial loop (``lrsweep.baseline_loop``), as ratios from one run."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from . import batched, data, paths, problems, provenance, train, tutorial
+from . import baseline_loop, batched, data, paths, problems, provenance, train
 from .sweep import SweepSpec
 
 PROBLEMS = ["mnist_logreg", "mnist_mlp", "fmnist_2c2d", "cifar10_3c3d"]
@@ -71,10 +71,10 @@ def tutorial_throughput(name: str, steps: int, device: torch.device | None = Non
     splits = data.load(problem.dataset)
     model = problem.build(torch.Generator().manual_seed(0)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    tutorial.train_epoch(model, opt, problem, tutorial.loader(problem, splits.train, True, 3))
+    baseline_loop.train_epoch(model, opt, problem, baseline_loop.loader(problem, splits.train, True, 3))
     _sync(device)
     start = time.perf_counter()
-    n = tutorial.train_epoch(model, opt, problem, tutorial.loader(problem, splits.train, True, steps))
+    n = baseline_loop.train_epoch(model, opt, problem, baseline_loop.loader(problem, splits.train, True, steps))
     _sync(device)
     return n / (time.perf_counter() - start)
 
@@ -109,7 +109,7 @@ def sweep_times(name: str, lrs: list[float], epochs: int, peak_gflops: float) ->
         engine = _timed([sys.executable, "-m", "lrsweep", "sweep", "--problem", name, "--optimizer",
                          "adam", "--lr", *map(str, lrs), "--epochs", str(epochs), "--results", tmp,
                          "--quiet"])
-    tut = sum(_timed([sys.executable, "-m", "lrsweep.tutorial", "--problem", name, "--lr", str(lr),
+    tut = sum(_timed([sys.executable, "-m", "lrsweep.baseline_loop", "--problem", name, "--lr", str(lr),
                       "--epochs", str(epochs)]) for lr in lrs)
     return {"problem": name, "lrs": len(lrs), "epochs": epochs, "engine_s": engine,
             "tutorial_s": tut, "speedup": tut / engine, "floor_s": floor,

@@ -54,7 +54,7 @@ def cmd_data(args) -> int:
         status = "ok" if loc.ok else ("MISSING" if loc.source == "missing" else "FAILED")
         where = loc.directory if loc.directory else "-"
         print(f"{n:14} {loc.source:10} {status:7} {where}")
-        for p in loc.problems:
+        for p in loc.errors:
             print(f"    {p}")
         ok &= loc.ok
     return 0 if ok else 1

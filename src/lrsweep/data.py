@@ -112,11 +112,11 @@ class Located:
     dataset: Dataset
     source: str                      # "data dir", "mirror" or "missing"
     directory: Path | None
-    problems: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what is wrong with the files found
 
     @property
     def ok(self) -> bool:
-        return self.directory is not None and not self.problems
+        return self.directory is not None and not self.errors
 
 
 def verify(name: str) -> Located:
@@ -131,7 +131,7 @@ def verify(name: str) -> Located:
                 except (OSError, EOFError, gzip.BadGzipFile) as e:
                     actual = f"unreadable ({e})"
                 if actual != f.digest:
-                    loc.problems.append(
+                    loc.errors.append(
                         f"{d / f.name}: checksum mismatch, expected {f.digest}, got {actual}")
             return loc
     missing = [f.name for f in ds.files]
@@ -181,7 +181,7 @@ def _file_state(name: str) -> tuple:
 def _require(name: str, state: tuple) -> Located:
     loc = fetch(name)
     if not loc.ok:
-        raise UsageError("; ".join(loc.problems))
+        raise UsageError("; ".join(loc.errors))
     return loc
 
 

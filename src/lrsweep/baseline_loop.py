@@ -6,7 +6,7 @@ CIFAR-10, as torchvision tutorials do), the problem's batch size, one process, d
 after every epoch, each batch moved to the GPU when there is one.
 Same networks, losses and optimizers as the engine. Run one lr as a whole process:
 
-    python -m lrsweep.tutorial --problem mnist_mlp --optimizer adam --lr 0.001 --epochs 1
+    python -m lrsweep.baseline_loop --problem mnist_mlp --optimizer adam --lr 0.001 --epochs 1
 """
 from __future__ import annotations
 
