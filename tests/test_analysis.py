@@ -7,53 +7,148 @@ import pytest
 from lrsweep import analysis, report
 
 
-def table(rows):
+def table(rows, problem="p"):
     """Tidy rows from (optimizer, lr, seed, epoch, status, valid_acc, test_acc)."""
     out = []
     for opt, lr, seed, epoch, status, va, ta in rows:
-        out.append(dict(problem="p", optimizer=opt, hparams="h", lr=lr, seed=seed, epoch=epoch,
+        out.append(dict(problem=problem, optimizer=opt, hparams="h", lr=lr, seed=seed, epoch=epoch,
                         status=status, train_loss=1.0, train_acc=va, valid_loss=1.0,
-                        valid_acc=va, test_loss=1.0, test_acc=ta, chance_acc=0.1,
-                        run_id=f"{opt}{lr}{seed}"))
+                        valid_acc=va, test_loss=1.0, test_acc=ta, chance_acc=0.1, n_test=10_000,
+                        diverged_epoch=epoch + 1 if status == "diverged" else None,
+                        run_id=f"{problem}{opt}{lr}{seed}"))
     return pd.DataFrame(out)
 
 
-def test_final_epoch_counts_divergence_at_chance():
+def curve(opt, accs, seeds=(0,), epoch=1, noise=None, test_shift=0.0):
+    """One cell: {lr: accuracy}, the same on validation and test (+ optional seed noise)."""
+    rng = np.random.default_rng(1)
+    return [(opt, lr, s, epoch, "ok", a + (noise * rng.normal() if noise else 0),
+             a + test_shift + (noise * rng.normal() if noise else 0))
+            for lr, a in accs.items() for s in seeds]
+
+
+def test_final_epoch_outcomes_diverged_at_chance_and_no_learning():
     t = table([("adam", 1.0, 0, 0, "diverged", 0.3, 0.3), ("adam", 1e-3, 0, 0, "ok", 0.1, 0.1),
-               ("adam", 1e-3, 0, 1, "ok", 0.9, 0.88)])
+               ("adam", 1e-3, 0, 1, "ok", 0.9, 0.88), ("adam", 1e-6, 0, 1, "ok", 0.12, 0.11)])
     f = analysis.final_epoch(t).set_index("lr")
-    assert f.loc[1.0, "test_acc"] == 0.1 and f.loc[1.0, "diverged"] and math.isnan(f.loc[1.0, "test_loss"])
-    assert f.loc[1e-3, "test_acc"] == 0.88 and f.loc[1e-3, "epoch"] == 1
+    assert f.loc[1.0, "test_acc"] == 0.1 and f.loc[1.0, "outcome"] == "diverged"
+    assert math.isnan(f.loc[1.0, "test_loss"])
+    assert f.loc[1e-3, "test_acc"] == 0.88 and f.loc[1e-3, "epoch"] == 1 and f.loc[1e-3, "outcome"] == "ok"
+    assert f.loc[1e-6, "outcome"] == "no_learning"  # within 5 points of chance, not diverged
 
 
-def test_lr_is_selected_on_validation_not_test():
-    t = table([("adam", 1e-3, s, 1, "ok", 0.90, 0.95) for s in range(3)] +
-              [("adam", 1e-2, s, 1, "ok", 0.92, 0.91) for s in range(3)])
-    [row] = analysis.summary(analysis.final_epoch(t)).to_dict("records")
-    assert row["best_lr"] == 1e-2
-    assert row["acc_tuned"] == pytest.approx(0.91) and row["acc_default"] == pytest.approx(0.95)
-    assert row["regret"] == pytest.approx(-0.04)
+def test_final_epoch_at_a_budget():
+    """A run that diverged after the budget counts as it stood at the budget."""
+    t = table([("adam", 1e-2, 0, 0, "diverged", 0.1, 0.1), ("adam", 1e-2, 0, 1, "diverged", 0.8, 0.8),
+               ("adam", 1e-3, 0, 0, "ok", 0.1, 0.1), ("adam", 1e-3, 0, 1, "ok", 0.7, 0.7),
+               ("adam", 1e-3, 0, 2, "ok", 0.9, 0.9)])  # 1e-2 diverged in epoch 2
+    at1 = analysis.final_epoch(t, 1).set_index("lr")
+    assert at1.loc[1e-2, "outcome"] == "ok" and at1.loc[1e-2, "test_acc"] == 0.8
+    at2 = analysis.final_epoch(t, 2).set_index("lr")
+    assert at2.loc[1e-2, "outcome"] == "diverged" and at2.loc[1e-3, "test_acc"] == 0.9
+    assert list(analysis.final_epoch(t, 3)["lr"]) == [1e-2]  # 1e-3 never reached epoch 3
 
 
-def test_regret_ci_brackets_the_estimate_and_reflects_seed_noise():
+def test_lr_is_selected_on_validation_among_the_finalists():
+    rows = [("adam", 1e-3, s, 1, "ok", 0.90, 0.95) for s in range(3)]
+    rows += [("adam", 1e-2, s, 1, "ok", 0.92, 0.91) for s in range(3)]
+    rows += [("adam", 1e-1, 0, 1, "ok", 0.99, 0.99)]  # one seed: not a finalist
+    cell = analysis.final_epoch(table(rows))
+    assert analysis.finalists(cell) == [1e-3, 1e-2] and analysis.tuned_lr(cell) == 1e-2
+    [row] = analysis.summary(cell).to_dict("records")
+    assert row["best_lr"] == 1e-2 and row["acc_tuned"] == pytest.approx(0.91)
+    assert row["acc_default"] == pytest.approx(0.95) and row["regret"] == pytest.approx(-0.04)
+
+
+def test_regret_is_the_paired_mean_and_its_interval_holds_it():
     rng = np.random.default_rng(0)
     rows = []
-    for s in range(8):
-        noise = rng.normal(0, 0.01)
-        rows += [("adam", 1e-3, s, 1, "ok", 0.90 + noise, 0.90 + noise),
-                 ("adam", 1e-2, s, 1, "ok", 0.93 + noise, 0.93 + rng.normal(0, 0.01))]
-    [row] = analysis.summary(analysis.final_epoch(table(rows))).to_dict("records")
-    assert row["regret_lo"] <= row["regret"] <= row["regret_hi"]
-    assert 0.0 < row["regret_lo"] and row["regret_hi"] < 0.06
-    assert row["n_seeds"] == 8
+    for s in range(5):
+        seed_effect = rng.normal(0, 0.01)  # common random numbers: shared by both lrs
+        rows += [("adam", 1e-3, s, 1, "ok", 0.90 + seed_effect, 0.90 + seed_effect),
+                 ("adam", 1e-2, s, 1, "ok", 0.93 + seed_effect, 0.93 + seed_effect + rng.normal(0, 0.002))]
+    cell = analysis.final_epoch(table(rows))
+    r = analysis.regret(cell, 1e-3)
+    d = cell.pivot_table(index="seed", columns="lr", values="test_acc").diff(axis=1)[1e-2]
+    assert r["regret"] == pytest.approx(d.mean()) and r["n"] == 5 and r["tuned_lr"] == 1e-2
+    assert 0 < r["lo"] < r["regret"] < r["hi"] < 0.05
+    assert analysis.verdict(r["lo"], r["hi"]) == "tune the lr"
+
+
+def test_interval_stays_open_when_the_reference_is_picked():
+    """0.001 picked, a runner-up 0.5 points below: the regret estimate is 0, but the upper
+    end must leave room for the runner-up being better (no clipping at 0)."""
+    rows = curve("adam", {1e-3: 0.905, 3e-3: 0.900}, seeds=range(3), noise=0.002)
+    r = analysis.regret(analysis.final_epoch(table(rows)), 1e-3)
+    assert r["tuned_lr"] == 1e-3 and r["regret"] == 0 and r["lo"] == 0
+    assert r["hi"] > 0.002
+
+
+@pytest.mark.parametrize("n_seeds", [3, 5])
+@pytest.mark.parametrize("truth", [
+    {3e-4: .905, 1e-3: .910, 3e-3: .905},   # the default is best
+    {3e-4: .925, 1e-3: .910, 3e-3: .900},   # tuning gains 1.5 points
+    {3e-4: .912, 1e-3: .910, 3e-3: .905},   # a near tie
+])
+@pytest.mark.parametrize("seed_sd", [0.003, 0.01])
+def test_regret_interval_covers_the_truth_at_the_studys_seed_counts(n_seeds, truth, seed_sd):
+    """Simulated studies with a known truth: the nominal 95% interval covers at least 90%."""
+    coverage, width = analysis.simulate_coverage(truth, 1e-3, n_seeds, seed_sd=seed_sd, reps=300,
+                                                 rng=np.random.default_rng(n_seeds))
+    assert coverage >= 0.90
+    assert width < 0.045  # and it is not trivially wide (under 4.5 points)
+
+
+def test_verdict_rule():
+    assert analysis.verdict(0.0, 0.009) == "default is enough"
+    assert analysis.verdict(0.011, 0.03) == "tune the lr"
+    assert analysis.verdict(0.0, 0.02) == "undecided"
+    assert analysis.verdict(math.nan, math.nan) == "undecided"
+
+
+def test_basin_width_counts_contiguous_decades_within_delta():
+    accs = {1e-5: .80, 1e-4: .895, 1e-3: .90, 1e-2: .897, 1e-1: .10, 1.0: .899}
+    cell = analysis.final_epoch(table(curve("adam", accs)))
+    assert analysis.basin_width(cell, 0.006) == pytest.approx(2.0)   # 1e-4 .. 1e-2
+    assert analysis.basin_width(cell, 0.004) == pytest.approx(1.0)   # 1e-3 .. 1e-2
+    assert analysis.basin_width(cell, 0.001) == 0.0                  # 1.0 is not contiguous
+
+
+def test_fixed_lr_is_chosen_without_the_task_it_is_scored_on():
+    t = pd.concat([table(curve("sgd_momentum", {1e-3: .80, 1e-2: .90, 1e-1: .85}), "a"),
+                   table(curve("sgd_momentum", {1e-3: .70, 1e-2: .80, 1e-1: .78}), "b"),
+                   table(curve("sgd_momentum", {1e-3: .60, 1e-2: .60, 1e-1: .70}), "c")])
+    final = analysis.final_epoch(t)
+    assert analysis.fixed_lr(final, "sgd_momentum", "c") == 1e-2
+    assert analysis.fixed_lr(final, "sgd_momentum", "a") == 1e-1  # b and c: 0.1 loses least
+    table_ = analysis.fixed_lr_table(final).set_index(["problem", "choice"])
+    assert table_.loc[("c", "leave-one-task-out"), "regret"] == pytest.approx(0.10)
+    assert table_.loc[("c", "library default"), "lr"] == 1e-3
+
+
+def test_coarse_grid_chooses_within_itself_on_validation():
+    accs = {1e-4: .80, 3.16e-4: .95, 1e-3: .90, 1e-2: .85, 1e-1: .10}
+    cell = analysis.final_epoch(table(curve("adam", accs)))
+    assert analysis.grid_choice(cell, (1e-4, 1e-3, 1e-2, 1e-1)) == 1e-3
+    assert analysis.grid_choice(cell, (1e-6,)) is None
+    g = analysis.grid_table(cell).set_index("grid")
+    assert g["regret"].tolist() == pytest.approx([0.05, 0.05])  # both grids pick 1e-3
+
+
+def test_tuned_lr_against_budget():
+    rows = []
+    for e, (a, b) in enumerate([(.5, .6), (.8, .7)], start=1):
+        rows += [("adam", 1e-3, s, e, "ok", a, a) for s in range(2)]
+        rows += [("adam", 1e-2, s, e, "ok", b, b) for s in range(2)]
+    by = analysis.tuned_by_budget(table(rows))
+    assert by["epoch"].tolist() == [1, 2] and by["tuned_lr"].tolist() == [1e-2, 1e-3]
 
 
 def test_regret_is_against_each_optimizers_own_default():
     """Prodigy's lr is a multiplier whose default is 1.0, Adam's default is 0.001."""
     rows = []
     for opt in ("adam", "prodigy"):
-        rows += [(opt, 1e-3, 0, 1, "ok", 0.90, 0.90), (opt, 1.0, 0, 1, "ok", 0.80, 0.80),
-                 (opt, 1e-2, 0, 1, "ok", 0.95, 0.95)]
+        rows += curve(opt, {1e-3: .90, 1.0: .80, 1e-2: .95}, seeds=(0, 1))
     s = analysis.summary(analysis.final_epoch(table(rows))).set_index("optimizer")
     assert s.loc["adam", "default_lr"] == 1e-3 and s.loc["prodigy", "default_lr"] == 1.0
     assert s.loc["adam", "regret"] == pytest.approx(0.05)
@@ -66,6 +161,7 @@ def test_one_seed_has_no_interval_and_missing_default_is_reported():
     t = table([("adam", 1e-2, 0, 1, "ok", 0.9, 0.9), ("adam", 1e-1, 0, 1, "ok", 0.8, 0.8)])
     [row] = analysis.summary(analysis.final_epoch(t)).to_dict("records")
     assert math.isnan(row["acc_default"]) and math.isnan(row["regret_lo"])
+    assert row["verdict"] == "undecided"
     assert report.fmt_pct(row["acc_default"]) == "n/a"
     assert report.fmt_ci(row["regret_lo"], row["regret_hi"]) == "n/a (one seed)"
 
@@ -73,6 +169,11 @@ def test_one_seed_has_no_interval_and_missing_default_is_reported():
 def test_formatting():
     assert report.fmt_lr(0.000316) == "0.000316" and report.fmt_lr(1e-05) == "1e-05"
     assert report.fmt_pct(0.97834) == "97.83%" and report.fmt_pp(-0.0123) == "-1.23 pp"
+    # rounded to one significant digit of the interval's half-width
+    assert report.fmt_pp(0.0123, half_width=0.0036) == "+1.2 pp"
+    assert report.fmt_pp(0.0123, half_width=0.018) == "+1 pp"
+    assert report.fmt_ci(0.0, 0.0072) == "[+0.0, +0.7] pp"
+    assert report.fmt_ci(0.001, 0.0402) == "[+0, +4] pp"
 
 
 def test_figure_files_for_download_are_deterministic(tmp_path):

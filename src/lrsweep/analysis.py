@@ -1,64 +1,282 @@
-"""From the tidy table to the answer: final-epoch results, lr selected on validation,
-accuracy at the default lr, and the regret of not tuning, with bootstrap CIs over seeds."""
+"""From the tidy table to the answer: outcomes, the tuned lr, regret with intervals that
+hold at 3-5 seeds, basin widths, the fixed-lr and coarse-grid regrets, and the verdict.
+
+The rules here are fixed before the results are read (method chapter, tests):
+
+* Tuning is two-stage, as the study runs it: every lr of the grid with one seed, then more
+  seeds at the default and the few best lrs. The **finalists** of a cell are its lrs with
+  the cell's full seed count; the **tuned lr** is the finalist with the best mean
+  validation accuracy; accuracy is reported on test.
+* **Regret** of an lr: (test accuracy of the best finalist) - (test accuracy at that lr),
+  in population terms, so it is >= 0 by definition. Its interval is simultaneous over the
+  finalists within ``FAMILY_MARGIN`` of the tuned lr (Bonferroni), paired over seeds (common random numbers) with Student t, and
+  widened by the test set's own sampling error, which more seeds do not average away. It
+  does not collapse to 0 when the reference itself is picked: a close runner-up keeps the
+  upper end open. Coverage is checked by simulation (``simulate_coverage``).
+* **Verdict** on a reference lr: enough if the interval's upper end is below ``DELTA``,
+  tune if its lower end is above, else undecided.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from . import optim
 
 CELL = ["problem", "optimizer", "hparams"]
+LEVEL = 0.95                 # every interval in the book
+DELTA = 0.01                 # the verdict's tolerance: 1 point of test accuracy
+NO_LEARNING_MARGIN = 0.05    # a run ending within 5 points of chance accuracy did not learn
+# Finalists this far below the tuned lr on mean validation accuracy cannot be the best lr;
+# leaving them out of the interval's family keeps a failed-in-two-of-three-seeds lr (whose
+# spread is tens of points) from opening the upper end to nonsense.
+FAMILY_MARGIN = 0.05
+BASIN_DELTAS = (0.005, 0.01, 0.02)
+THREAD_GRIDS = {"four decades (1e-4 .. 1e-1)": (1e-4, 1e-3, 1e-2, 1e-1),
+                "1e-4 and 1e-3": (1e-4, 1e-3)}
+VERDICTS = ("default is enough", "tune the lr", "undecided")
 
 
-def final_epoch(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per run at the end of its budget. A diverged run counts at chance accuracy
-    (its losses become NaN) and keeps ``diverged=True`` so figures can mark it."""
-    last = table.loc[table.groupby("run_id")["epoch"].idxmax()].copy()
-    last["diverged"] = last["status"] == "diverged"
+# --------------------------------------------------------------------------- outcomes
+
+def final_epoch(table: pd.DataFrame, budget: int | None = None) -> pd.DataFrame:
+    """One row per run at ``budget`` epochs (default: the end of each run). A run that
+    diverged by then counts at chance accuracy (its losses become NaN); ``outcome`` is
+    ``diverged``, ``no_learning`` (ended within ``NO_LEARNING_MARGIN`` of chance without
+    diverging: not started at a tiny lr, broken at a huge one) or ``ok``. Runs that did not
+    reach the budget (and did not diverge) are left out."""
+    t = table[table["status"] != "failed"]
+    if budget is not None:
+        t = t[t["epoch"] <= budget]
+    last = t.loc[t.groupby("run_id")["epoch"].idxmax()].copy()
+    diverged = last["status"] == "diverged"
+    if budget is not None:
+        diverged &= last["diverged_epoch"].fillna(np.inf) <= budget
+        last = last[diverged | (last["epoch"] == budget)]
+        diverged = diverged[last.index]
     for split in ("train", "valid", "test"):
-        last.loc[last.diverged, f"{split}_acc"] = last.loc[last.diverged, "chance_acc"]
-        last.loc[last.diverged, f"{split}_loss"] = np.nan
+        last.loc[diverged, f"{split}_acc"] = last.loc[diverged, "chance_acc"]
+        last.loc[diverged, f"{split}_loss"] = np.nan
+    stuck = ~diverged & (last["valid_acc"] < last["chance_acc"] + NO_LEARNING_MARGIN)
+    last["outcome"] = np.select([diverged, stuck], ["diverged", "no_learning"], "ok")
+    last["diverged"] = diverged
     return last.reset_index(drop=True)
 
 
-def _matrix(cell: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """lr x seed matrix of a metric (common random numbers make columns paired)."""
-    return cell.pivot_table(index="lr", columns="seed", values=metric)
+def lr_means(cell: pd.DataFrame) -> pd.DataFrame:
+    """Per lr of one cell: seeds, mean validation and test accuracy, outcome counts."""
+    g = cell.groupby("lr")
+    out = pd.DataFrame({"n": g["seed"].nunique(), "valid_acc": g["valid_acc"].mean(),
+                        "test_acc": g["test_acc"].mean()})
+    for o in ("ok", "diverged", "no_learning"):
+        out[o] = g["outcome"].apply(lambda s, o=o: int((s == o).sum()))
+    return out.sort_index()
 
 
-def _select(valid: np.ndarray, test: np.ndarray, lrs: np.ndarray, default_row: int | None):
-    """Best lr on mean validation accuracy, its test accuracy, and the default's."""
-    best = int(np.nanargmax(np.nanmean(valid, axis=1)))
-    tuned = np.nanmean(test[best])
-    default = np.nanmean(test[default_row]) if default_row is not None else np.nan
-    return lrs[best], tuned, default
+def finalists(cell: pd.DataFrame) -> list[float]:
+    """The lrs with the cell's full seed count (at least 2): stage two of the tuning."""
+    n = cell.groupby("lr")["seed"].nunique()
+    return sorted(n.index[n == n.max()]) if n.max() >= 2 else sorted(n.index)
 
 
-def summary(final: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
-            default_lr: float | None = None) -> pd.DataFrame:
-    """Per (problem, optimizer, hparams): tuned lr (chosen on validation, reported on test),
-    test accuracy at the tuned and the default lr, and regret = tuned - default with a 95%
-    percentile-bootstrap CI that resamples seeds (re-selecting the lr in each resample).
-    The default is each optimizer's own (0.001 for Adam and SGD) unless ``default_lr``."""
-    rng = np.random.default_rng(seed)
+def tuned_lr(cell: pd.DataFrame) -> float:
+    """The finalist with the best mean validation accuracy."""
+    means = lr_means(cell).loc[finalists(cell), "valid_acc"]
+    return float(means.idxmax())
+
+
+# --------------------------------------------------------------------------- regret
+
+def _test_var(a: float, b: float, n_test: int) -> float:
+    """Sampling variance of a difference of two accuracies on one test set of ``n_test``
+    images, bounded as if the two were independent (predictions of two networks agree on
+    most images, which only lowers it)."""
+    return (a * (1 - a) + b * (1 - b)) / n_test
+
+
+def _interval(d: np.ndarray, a: float, b: float, n_test: int, level: float) -> tuple[float, float]:
+    """Two-sided ``level`` interval for a mean paired difference ``d`` (over seeds) plus the
+    test set's sampling error: Student t with Welch-Satterthwaite degrees of freedom, since
+    the test-set part of the variance is known rather than estimated."""
+    seed_var = np.var(d, ddof=1) / len(d)
+    var = seed_var + _test_var(a, b, n_test)
+    df = (len(d) - 1) * var ** 2 / seed_var ** 2 if seed_var > 0 else np.inf
+    q = stats.t.ppf(0.5 + level / 2, df)
+    return d.mean() - q * math.sqrt(var), d.mean() + q * math.sqrt(var)
+
+
+def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref: float, n_test: int,
+            level: float) -> dict:
+    """``regret`` on seed x lr matrices of validation and test accuracy (NaN: not run)."""
+    n = test.notna().sum()
+    cands = sorted(n.index[n == n.max()]) if n.max() >= 2 else sorted(n.index)
+    means = valid[cands].mean()
+    best = float(means.idxmax())
+    family = [c for c in cands if means[c] >= means[best] - FAMILY_MARGIN]
+    out = {"ref_lr": ref, "tuned_lr": best, "acc_ref": np.nan, "acc_tuned": np.nan,
+           "regret": np.nan, "lo": np.nan, "hi": np.nan, "n": 0}
+    if ref not in test.columns:
+        return out
+
+    def paired(lr):
+        both = test[lr].notna() & test[ref].notna()
+        return (test[lr] - test[ref])[both].to_numpy(), test[lr][both].mean(), test[ref][both].mean()
+    d, out["acc_tuned"], out["acc_ref"] = paired(best)
+    out.update(regret=float(d.mean()) if len(d) else np.nan, n=len(d))
+    others = [c for c in family if c != ref]
+    bounds = []
+    for lr in others:  # Bonferroni: every interval at once, so their max is covered too
+        dl, a, b = paired(lr)
+        if len(dl) < 2:
+            return out  # one seed (or none) shared with the reference: no interval
+        bounds.append(_interval(dl, a, b, n_test, 1 - (1 - level) / len(others)))
+    if len(d) >= 2:
+        # the best finalist is at least as good as the reference (which may be one of them)
+        out["lo"] = max([0.0] + [lo for lo, _ in bounds])
+        out["hi"] = max([0.0] + [hi for _, hi in bounds])
+    return out
+
+
+def regret(cell: pd.DataFrame, ref: float, level: float = LEVEL) -> dict:
+    """Regret of using lr ``ref`` on this cell instead of tuning (see the module doc):
+    point estimate at the tuned lr, simultaneous ``level`` interval, seeds behind it
+    (``n``), test accuracies at the reference and the tuned lr on those seeds."""
+    valid, test = (cell.pivot_table(index="seed", columns="lr", values=m, dropna=False)
+                   for m in ("valid_acc", "test_acc"))
+    return _regret(valid, test, ref, int(cell["n_test"].iloc[0]), level)
+
+
+def verdict(lo: float, hi: float, delta: float = DELTA) -> str:
+    """The rule fixed before the results were read: the reference lr is enough if the
+    regret's upper end is below ``delta``, tuning is needed if its lower end is above."""
+    if math.isnan(hi):
+        return "undecided"
+    return VERDICTS[0] if hi < delta else VERDICTS[1] if lo > delta else VERDICTS[2]
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+def basin_width(cell: pd.DataFrame, delta: float) -> float:
+    """Decades of lr, around the best mean test accuracy, whose mean test accuracy stays
+    within ``delta`` of it (contiguous on the grid; 0 when only the best lr qualifies)."""
+    acc = lr_means(cell)["test_acc"]
+    i = int(np.argmax(acc.to_numpy()))
+    ok = (acc >= acc.iloc[i] - delta).to_numpy()
+    lo = hi = i
+    while lo > 0 and ok[lo - 1]:
+        lo -= 1
+    while hi < len(ok) - 1 and ok[hi + 1]:
+        hi += 1
+    return float(math.log10(acc.index[hi] / acc.index[lo]))
+
+
+def fixed_lr(final: pd.DataFrame, optimizer: str, leave_out: str) -> float:
+    """One lr for every task, chosen without ``leave_out``: the lr (on every other task's
+    grid) with the least mean validation regret over the other tasks."""
+    others = final[(final["optimizer"] == optimizer) & (final["problem"] != leave_out)]
+    regrets = []
+    for _, cell in others.groupby("problem"):
+        v = lr_means(cell)["valid_acc"]
+        regrets.append(v.max() - v)
+    common = pd.concat(regrets, axis=1).dropna()
+    if common.empty:
+        raise ValueError(f"no lr of {optimizer} is on the grid of every task but {leave_out}")
+    return float(common.mean(axis=1).idxmin())
+
+
+def grid_choice(cell: pd.DataFrame, grid: tuple[float, ...]) -> float | None:
+    """The lr a coarse grid picks on validation (mean over seeds), or None if none is on it."""
+    v = lr_means(cell)["valid_acc"]
+    on = [lr for lr in v.index if any(math.isclose(lr, g, rel_tol=1e-9) for g in grid)]
+    return float(v[on].idxmax()) if on else None
+
+
+# --------------------------------------------------------------------------- tables
+
+def summary(final: pd.DataFrame, default_lr: float | None = None) -> pd.DataFrame:
+    """Per (problem, optimizer, hparams): tuned lr, test accuracy at the tuned and the
+    default lr, the regret of the default with its interval, seeds, basin widths and the
+    verdict. The default is each optimizer's own (its library's) unless ``default_lr``."""
     out = []
     for key, cell in final.groupby(CELL, sort=True):
-        valid, test = _matrix(cell, "valid_acc"), _matrix(cell, "test_acc")
-        lrs = valid.index.to_numpy()
         names = dict(zip(CELL, key))
         default = default_lr or optim.get(names["optimizer"]).default_lr
-        hits = np.flatnonzero(np.isclose(lrs, default, rtol=1e-9))
-        drow = int(hits[0]) if len(hits) else None
-        v, t = valid.to_numpy(), test.to_numpy()
-        best_lr, tuned, at_default = _select(v, t, lrs, drow)
-        boots = []
-        for _ in range(n_boot if drow is not None and v.shape[1] > 1 else 0):
-            cols = rng.integers(0, v.shape[1], v.shape[1])
-            _, bt, bd = _select(v[:, cols], t[:, cols], lrs, drow)
-            boots.append(bt - bd)
-        lo, hi = np.percentile(boots, [2.5, 97.5]) if boots else (np.nan, np.nan)
-        out.append(dict(names, best_lr=best_lr, default_lr=default, acc_tuned=tuned,
-                        acc_default=at_default, regret=tuned - at_default, regret_lo=lo, regret_hi=hi,
-                        n_seeds=v.shape[1], n_lrs=len(lrs),
-                        diverged=int(cell["diverged"].sum())))
+        r = regret(cell, default)
+        row = dict(names, default_lr=default, best_lr=r["tuned_lr"], acc_default=r["acc_ref"],
+                   acc_tuned=r["acc_tuned"], regret=r["regret"], regret_lo=r["lo"],
+                   regret_hi=r["hi"], n_seeds=r["n"], n_lrs=cell["lr"].nunique(),
+                   diverged=int((cell["outcome"] == "diverged").sum()),
+                   no_learning=int((cell["outcome"] == "no_learning").sum()),
+                   verdict=verdict(r["lo"], r["hi"]))
+        row.update({f"basin_{round(d * 1000)}": basin_width(cell, d) for d in BASIN_DELTAS})
+        out.append(row)
     return pd.DataFrame(out)
+
+
+def fixed_lr_table(final: pd.DataFrame) -> pd.DataFrame:
+    """Leave-one-task-out: per optimizer and task, the one lr chosen on the other tasks and
+    its regret on this one; for each optimizer also its library default."""
+    out = []
+    for (opt, prob), cell in final.groupby(["optimizer", "problem"], sort=True):
+        refs = {"leave-one-task-out": fixed_lr(final, opt, prob)} if final["problem"].nunique() > 1 else {}
+        refs["library default"] = optim.get(opt).default_lr
+        for how, lr in refs.items():
+            r = regret(cell, lr)
+            out.append(dict(optimizer=opt, problem=prob, choice=how, lr=lr, regret=r["regret"],
+                            lo=r["lo"], hi=r["hi"], n=r["n"], verdict=verdict(r["lo"], r["hi"])))
+    return pd.DataFrame(out)
+
+
+def grid_table(final: pd.DataFrame, grids: dict = THREAD_GRIDS) -> pd.DataFrame:
+    """Regret of choosing on validation within each coarse grid, per optimizer and task."""
+    out = []
+    for (opt, prob), cell in final.groupby(["optimizer", "problem"], sort=True):
+        for name, grid in grids.items():
+            lr = grid_choice(cell, grid)
+            r = regret(cell, lr) if lr is not None else {"regret": np.nan, "lo": np.nan, "hi": np.nan, "n": 0}
+            out.append(dict(optimizer=opt, problem=prob, grid=name, lr=lr, regret=r["regret"],
+                            lo=r["lo"], hi=r["hi"], n=r["n"]))
+    return pd.DataFrame(out)
+
+
+def tuned_by_budget(table: pd.DataFrame) -> pd.DataFrame:
+    """The tuned lr (finalists, validation) at every epoch budget the runs cover."""
+    out = []
+    for e in sorted(set(table["epoch"]) - {0}):
+        final = final_epoch(table, e)
+        for key, cell in final.groupby(CELL, sort=True):
+            out.append({**dict(zip(CELL, key)), "epoch": e, "tuned_lr": tuned_lr(cell)})
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- coverage
+
+def simulate_coverage(true_acc: dict[float, float], default: float, n_seeds: int, *,
+                      seed_sd: float = 0.003, seed_corr: float = 0.5, n_valid: int = 10_000,
+                      n_test: int = 10_000, reps: int = 2000, level: float = LEVEL,
+                      rng: np.random.Generator | None = None) -> tuple[float, float]:
+    """How often ``regret``'s interval covers the true regret max(true_acc) -
+    true_acc[default] in studies drawn from a known truth: ``true_acc`` gives the
+    population accuracy at each finalist lr. A run's accuracy = truth + a seed effect
+    (sd ``seed_sd``, correlated ``seed_corr`` across lrs of one seed: common random
+    numbers) + the sampling error of the fixed test set (shared by every seed of an lr) or
+    of the validation set. Returns the coverage and the mean interval width."""
+    rng = rng or np.random.default_rng(0)
+    lrs = sorted(true_acc)
+    mu = np.array([true_acc[lr] for lr in lrs])
+    truth = mu.max() - true_acc[default]
+    cov = seed_sd ** 2 * (seed_corr + (1 - seed_corr) * np.eye(len(lrs)))
+    hits, widths = 0, []
+    for _ in range(reps):
+        effect = rng.multivariate_normal(np.zeros(len(lrs)), cov, size=n_seeds)  # seed x lr
+        test_bias = rng.normal(0, np.sqrt(mu * (1 - mu) / n_test))              # per lr
+        valid = mu + effect + rng.normal(0, np.sqrt(mu * (1 - mu) / n_valid), size=effect.shape)
+        test = mu + effect + test_bias
+        r = _regret(pd.DataFrame(valid, columns=lrs), pd.DataFrame(test, columns=lrs), default,
+                    n_test, level)
+        hits += r["lo"] <= truth <= r["hi"]
+        widths.append(r["hi"] - r["lo"])
+    return hits / reps, float(np.mean(widths))

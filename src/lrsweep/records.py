@@ -177,7 +177,7 @@ def load_all(root: Path) -> list[Record]:
 # --------------------------------------------------------------------------- tidy table
 
 COLUMNS = ["problem", "optimizer", "lr", "seed", "epoch", "status", *METRICS,
-           "chance_acc", "batch_size", "hparams", "diverged_epoch", "run_id"]
+           "chance_acc", "n_test", "batch_size", "hparams", "diverged_epoch", "run_id"]
 
 
 def rows(rec: Record, epochs: int | None = None) -> list[dict]:
@@ -189,6 +189,7 @@ def rows(rec: Record, epochs: int | None = None) -> list[dict]:
     c = rec["curves"]
     base = {"problem": cfg.problem, "optimizer": cfg.optimizer, "lr": cfg.lr, "seed": cfg.seed,
             "status": status, "chance_acc": 1 / rec["data"]["num_classes"],
+            "n_test": rec["data"]["split"]["n_test"],
             "batch_size": cfg.batch_size, "hparams": cfg.hparams_label(),
             "diverged_epoch": rec["diverged_epoch"] if diverged else None, "run_id": cfg.run_id}
     return [{**base, "epoch": e, **{m: c[m][i] for m in METRICS}}

@@ -16,15 +16,26 @@ def fmt_pct(x: float) -> str:
     return "n/a" if x is None or math.isnan(x) else f"{100 * x:.2f}%"
 
 
-def fmt_pp(x: float) -> str:
-    """A difference of accuracies, in percentage points."""
-    return "n/a" if x is None or math.isnan(x) else f"{100 * x:+.2f} pp"
+def _decimals(half_width: float) -> int:
+    """Decimals (in points) that one significant digit of an interval's half-width allows."""
+    if half_width is None or math.isnan(half_width) or half_width <= 0:
+        return 2
+    return max(0, -math.floor(math.log10(100 * half_width)))
+
+
+def fmt_pp(x: float, half_width: float | None = None) -> str:
+    """A difference of accuracies, in percentage points, rounded to what its interval
+    (``half_width``, as a fraction) supports."""
+    if x is None or math.isnan(x):
+        return "n/a"
+    return f"{100 * x:+.{_decimals(half_width)}f} pp"
 
 
 def fmt_ci(lo: float, hi: float) -> str:
     if math.isnan(lo) or math.isnan(hi):
         return "n/a (one seed)"
-    return f"[{100 * lo:+.2f}, {100 * hi:+.2f}] pp"
+    d = _decimals((hi - lo) / 2)
+    return f"[{100 * lo:+.{d}f}, {100 * hi:+.{d}f}] pp"
 
 
 def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]):
@@ -37,18 +48,23 @@ def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]):
 
 
 def summary_table(summary: pd.DataFrame):
-    """The summary as readers see it."""
+    """The summary as readers see it: the regret of each optimizer's default with its
+    interval and the seeds behind it, the basin width and the verdict."""
     ci = [fmt_ci(lo, hi) for lo, hi in zip(summary["regret_lo"], summary["regret_hi"])]
-    return table(summary.assign(ci=ci), {
+    regret = [fmt_pp(r, (hi - lo) / 2) for r, lo, hi in
+              zip(summary["regret"], summary["regret_lo"], summary["regret_hi"])]
+    return table(summary.assign(ci=ci, regret_shown=regret), {
         "problem": ("problem", "{}"),
         "optimizer": ("optimizer", lambda o: optim.get(o).label),
         "default lr": ("default_lr", fmt_lr),
         "tuned lr": ("best_lr", fmt_lr),
         "test acc. at default": ("acc_default", fmt_pct),
         "test acc. tuned": ("acc_tuned", fmt_pct),
-        "regret of default": ("regret", fmt_pp),
-        "95% CI": ("ci", "{}"),
-        "seeds": ("n_seeds", "{}"),
+        "regret of default": ("regret_shown", "{}"),
+        "95% interval": ("ci", "{}"),
+        "seeds (n)": ("n_seeds", "{}"),
+        "decades within 1 pt": ("basin_10", "{:.1f}"),
+        "verdict on the default": ("verdict", "{}"),
     })
 
 
@@ -60,8 +76,10 @@ def headline_numbers(summary: pd.DataFrame, problem: str) -> dict[str, str]:
         out.update({f"{o}_best_lr": fmt_lr(row["best_lr"]),
                     f"{o}_acc_default": fmt_pct(row["acc_default"]),
                     f"{o}_acc_tuned": fmt_pct(row["acc_tuned"]),
-                    f"{o}_regret": fmt_pp(row["regret"]),
-                    f"{o}_regret_ci": fmt_ci(row["regret_lo"], row["regret_hi"])})
+                    f"{o}_regret": fmt_pp(row["regret"], (row["regret_hi"] - row["regret_lo"]) / 2),
+                    f"{o}_regret_ci": fmt_ci(row["regret_lo"], row["regret_hi"]),
+                    f"{o}_n_seeds": str(row["n_seeds"]),
+                    f"{o}_verdict": row["verdict"]})
     return out
 
 
