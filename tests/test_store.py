@@ -142,3 +142,20 @@ def test_the_published_book_never_trains_and_a_variant_may():
     published = book.book_parameters(mnist, paths.ROOT / "fig", variant=False)
     assert published == {"figures_dir": str(paths.ROOT / "fig"), "train_missing": False}
     assert book.book_parameters(mnist, paths.ROOT / "fig", variant=True)["train_missing"] is True
+
+
+def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_data, monkeypatch):
+    """Stage 1: the grid with one seed; stage 2: more seeds at the library default and at
+    the best lrs by stage-1 validation accuracy."""
+    from lrsweep import study
+    monkeypatch.setattr(study, "STAGE2_TOP", 1)
+    table = study.run("mnist_logreg", tmp_path, optimizers=["adam"], lrs=[1e-4, 1e-3, 1e-2, 10.0],
+                      epochs=1, executor="inprocess", quiet=True)
+    final = table[table.epoch == 1]
+    seeds = final.groupby("lr")["seed"].nunique().to_dict()
+    best = final[final.seed == 0].set_index("lr")["valid_acc"].idxmax()
+    assert seeds[1e-3] == 5 and seeds[best] == 5
+    assert sum(n == 5 for n in seeds.values()) == len({1e-3, best})
+    assert all(n == 1 for lr, n in seeds.items() if lr not in (1e-3, best))
+    with pytest.raises(UsageError, match="not in the published study"):
+        study.budget("cifar10_3c3d_official")

@@ -91,6 +91,18 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from . import study
+    for p in args.problem:  # every name checked before any work starts
+        study.budget(p)
+    for p in args.problem:
+        table = study.run(p, args.results, executor=args.executor, workers=args.workers,
+                          quiet=args.quiet)
+        if not args.quiet:
+            print(f"{p}: {table.run_id.nunique()} runs of the published study in {args.results}")
+    return 0
+
+
 def cmd_results(args) -> int:
     from . import records
     if not Path(args.dir).is_dir():
@@ -144,6 +156,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="dask: 'local' for a LocalCluster or tcp://HOST:PORT")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("study", help="run (or resume) the published study of some problems: "
+                       "the whole lr grid with one seed, then more seeds where it matters")
+    p.add_argument("problem", nargs="+")
+    p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
+                   help="record store (default: the published runs, data/runs)")
+    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("results", help="print the tidy table of a record store")
     p.add_argument("dir", nargs="?", type=Path, default=paths.PUBLISHED_RUNS)

@@ -1,0 +1,63 @@
+"""The published study: its design in one place, and how it runs in two stages.
+
+Stage 1 trains every lr of the grid with one seed. Stage 2 adds seeds where the answer
+depends on them: at each optimizer's library default and at its ``STAGE2_TOP`` best lrs by
+stage-1 validation accuracy. The chapters take their defaults from here (a parameter left at
+None means "as published"), so prose, code and records cannot drift apart.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import optim
+from .errors import UsageError
+
+# Half-decade steps with 0.001 exactly on it, rounded to 3 digits as written in the records.
+GRID = (1e-5, 3.16e-5, 1e-4, 3.16e-4, 1e-3, 3.16e-3, 1e-2, 3.16e-2, 0.1, 0.316, 1.0, 3.16)
+OPTIMIZERS = ("adam", "sgd_momentum")
+# Epoch budgets: the best lr has mostly settled by then (DeepOBS's 100-epoch curves and our
+# per-epoch curves; method chapter), at a cost the 2-core machine can pay.
+BUDGETS = {"mnist_logreg": 20, "mnist_mlp": 20, "fmnist_logreg": 20, "fmnist_mlp": 20,
+           "fmnist_2c2d": 10, "cifar10_3c3d": 10, "mnist_2c2d": 10}
+STAGE1_SEEDS = (0,)
+STAGE2_SEEDS = {"small": (0, 1, 2, 3, 4), "conv": (0, 1, 2)}
+STAGE2_TOP = 2
+CHAPTERS = {"mnist": ("mnist_logreg", "mnist_mlp"),
+            "fmnist": ("fmnist_logreg", "fmnist_mlp", "fmnist_2c2d"),
+            "cifar10": ("cifar10_3c3d",)}
+
+
+def budget(problem: str) -> int:
+    if problem not in BUDGETS:
+        raise UsageError(f"{problem!r} is not in the published study; allowed: {', '.join(BUDGETS)}")
+    return BUDGETS[problem]
+
+
+def stage2_seeds(problem: str) -> tuple[int, ...]:
+    return STAGE2_SEEDS["conv" if problem.endswith(("2c2d", "3c3d")) else "small"]
+
+
+def stage2_lrs(stage1: pd.DataFrame, optimizer: str) -> list[float]:
+    """The lrs that get more seeds: the library default and the ``STAGE2_TOP`` best by
+    stage-1 validation accuracy at the budget (a diverged run counts at chance)."""
+    from .analysis import final_epoch  # analysis needs no torch; keep this module light too
+    final = final_epoch(stage1)
+    valid = final[final["optimizer"] == optimizer].groupby("lr")["valid_acc"].mean()
+    top = valid.sort_values(ascending=False, kind="stable").index[:STAGE2_TOP]
+    return sorted({optim.get(optimizer).default_lr, *map(float, top)})
+
+
+def run(problem: str, results_dir: str | Path | None = None, *, optimizers=OPTIMIZERS,
+        lrs=GRID, epochs: int | None = None, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+    """Both stages for one problem; returns the tidy table of every run the study uses."""
+    from .sweep import SweepSpec, run_sweep
+    epochs = epochs or budget(problem)
+    stage1 = run_sweep(SweepSpec([problem], list(optimizers), list(lrs), list(STAGE1_SEEDS), epochs),
+                       results_dir, train_missing=train_missing, **sweep_options)
+    stage2 = [SweepSpec([problem], [o], stage2_lrs(stage1, o), list(stage2_seeds(problem)), epochs)
+              for o in optimizers]
+    return run_sweep(stage2 + [SweepSpec([problem], list(optimizers), list(lrs),
+                                         list(STAGE1_SEEDS), epochs)],
+                     results_dir, train_missing=train_missing, **sweep_options)
