@@ -30,7 +30,8 @@ def built(workdir):
     """The book built by the CLI with the tiny parameters (a variant book)."""
     runs = workdir / "runs"
     params = workdir / "tiny.yaml"
-    params.write_text(yaml.safe_dump({"mnist": {**TINY, "results_dir": str(runs)}}))
+    params.write_text(yaml.safe_dump({"mnist": {**TINY, "results_dir": str(runs)},
+                                      "method": {"coverage_reps": 40}}))
     r = subprocess.run([sys.executable, "-m", "lrsweep", "book", "--params", str(params),
                         "--out", str(workdir / "build")], capture_output=True, text=True,
                        timeout=900)
@@ -90,6 +91,10 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert "@misc{lrsweep" in cite and f"note = {{commit {commit}}}" in cite
     assert f"built from commit {commit}" in cite
     assert "sha256:ba891046e6505d7a" in cite  # MNIST training images, as the records hold it
+    # the method page: the design from the registries, the rules, the simulated coverage
+    method = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "method.html").read_text()))
+    assert "coverage (40 studies)" in method and "beta1 = 0.9, beta2 = 0.999" in method
+    assert "fmnist_2c2d" in method and "1 point" in method
     # the reference list renders the cited paper
     assert "adam: a method for stochastic optimization" in (html / "references.html").read_text().lower()
     # the parameters that were used are shown, the defaults they replaced are not

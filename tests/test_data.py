@@ -124,3 +124,26 @@ def test_cifar_python_reader_refuses_arbitrary_objects(tmp_path, capsys):
     with pytest.raises(UsageError, match=r"refusing to unpickle (__builtin__|builtins)\.print"):
         data._read_cifar_python(tmp_path)
     assert "pwned" not in capsys.readouterr().out
+
+
+def test_deepobs_baselines_verify_and_give_the_best_lr_per_epoch(tmp_path, monkeypatch):
+    from lrsweep import deepobs
+    curves = deepobs.load()
+    assert set(curves["optimizer"]) == {"adam", "momentum_0.99", "sgd"}
+    best = deepobs.best_lr_by_epoch(curves).set_index(["problem", "optimizer", "epoch"])
+    # against a plain scan of the seed-42 grid at one epoch
+    grid = curves[(curves.seed == 42) & (curves.problem == "cifar10_3c3d") &
+                  (curves.optimizer == "adam") & (curves.epoch == 100)]
+    top = max(zip(grid.test_acc, grid.lr))
+    assert best.loc[("cifar10_3c3d", "adam", 100), "lr"] == top[1]
+    drift = deepobs.lr_drift(best.reset_index(), 10, 100).set_index(["problem", "optimizer"])
+    assert drift.loc[("cifar10_3c3d", "adam"), "lr_end"] == top[1]
+    # a damaged copy is refused
+    (tmp_path / "deepobs-baselines").mkdir()
+    (tmp_path / "deepobs-baselines" / "curves.csv.gz").write_bytes(
+        gzip.compress(b"problem,optimizer\n"))
+    monkeypatch.setenv("LRSWEEP_MIRROR", str(tmp_path))
+    deepobs.load.cache_clear()
+    with pytest.raises(UsageError, match="checksum mismatch"):
+        deepobs.load()
+    deepobs.load.cache_clear()

@@ -1,0 +1,50 @@
+"""DeepOBS's published baselines (Schneider, Balles & Hennig 2019), read from the mirror:
+per-epoch test accuracy and loss of Adam, SGD and Momentum (0.99) on fmnist_2c2d and
+cifar10_3c3d for 100 epochs, 36 lrs from 1e-5 to 1e2 with seed 42, plus 10 seeds at the lr
+DeepOBS tuned (on test). Used to compare our curves with theirs, and to see what longer
+training does to the best lr."""
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from . import paths
+from .data import DataFile, checksum
+from .errors import UsageError
+
+FILE = DataFile("deepobs-baselines/curves.csv.gz",
+                "sha256:5b09a98da0f26f1aac1316fdc538b171cb8d45502a49be23509d2e29e0da9876")
+OPTIMIZERS = {"AdamOptimizer": "adam", "MomentumOptimizer": "momentum_0.99",
+              "GradientDescentOptimizer": "sgd"}
+GRID_SEED = 42
+
+
+@functools.lru_cache(maxsize=1)
+def load() -> pd.DataFrame:
+    """The baselines as a tidy table (problem, optimizer, lr, seed, epoch, test_acc, test_loss),
+    optimizers named as here; the file is verified first."""
+    mirror = paths.mirror_dir()
+    path = mirror / FILE.name if mirror else None
+    if path is None or not path.is_file():
+        raise UsageError(f"DeepOBS baselines not found: set LRSWEEP_MIRROR to a folder holding {FILE.name}")
+    if (got := checksum(path, FILE)) != FILE.digest:
+        raise UsageError(f"{path}: checksum mismatch, expected {FILE.digest}, got {got}")
+    curves = pd.read_csv(path)
+    return curves.assign(optimizer=curves["optimizer"].map(OPTIMIZERS))
+
+
+def best_lr_by_epoch(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per problem, optimizer and epoch: the lr of the seed-42 grid with the best test
+    accuracy (DeepOBS selected on test), and that accuracy."""
+    grid = curves[curves["seed"] == GRID_SEED]
+    best = grid.loc[grid.groupby(["problem", "optimizer", "epoch"])["test_acc"].idxmax()]
+    return best[["problem", "optimizer", "epoch", "lr", "test_acc"]].reset_index(drop=True)
+
+
+def lr_drift(best: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
+    """How far DeepOBS's best lr moves between two epoch budgets, in decades (+: larger)."""
+    import numpy as np
+    b = best.pivot_table(index=["problem", "optimizer"], columns="epoch", values="lr")
+    return pd.DataFrame({"lr_start": b[start], "lr_end": b[end],
+                         "decades": np.log10(b[end] / b[start])}).reset_index()
