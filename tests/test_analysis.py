@@ -192,3 +192,22 @@ def test_figure_files_for_download_are_deterministic(tmp_path):
     assert first[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and first[1].read_bytes()[:4] == b"%PDF"
     for a, b in zip(first, again):
         assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_figures_mark_each_outcome_and_show_every_interval():
+    import matplotlib.pyplot as plt
+
+    from lrsweep import figures
+    rows = curve("adam", {1e-5: .12, 1e-3: .9, 1e-1: .5}, seeds=(0, 1))
+    rows += [("adam", 1.0, s, 1, "diverged", 0.1, 0.1) for s in (0, 1)]
+    rows += curve("sgd_momentum", {1e-5: .11, 1e-3: .85, 1e-1: .92, 1.0: .3}, seeds=(0, 1))
+    final = analysis.final_epoch(table(rows))
+    fig = figures.accuracy_vs_lr(final, metrics=("test_acc", "test_loss"))
+    labels = {t.get_text() for t in fig.legends[0].get_texts()}
+    assert {"Adam", "SGD-momentum", "diverged", "did not learn", "default lr 0.001"} <= labels
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes) == 2
+    plt.close(fig)
+    fixed = analysis.fixed_lr_table(pd.concat([final, final.assign(problem="q")]))
+    fig = figures.regret_overview(fixed, "choice")
+    assert len(fig.axes[0].containers) == fixed.groupby(["choice", "optimizer"]).ngroups
+    plt.close(fig)

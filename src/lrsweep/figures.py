@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -15,40 +16,122 @@ _NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
 
 
 
+# One colour per optimizer throughout the book (colour-blind-safe), in registry order.
+COLORS = dict(zip((o.label for o in optim.OPTIMIZERS.values()), sns.color_palette("colorblind")))
+# How failed runs are marked: they sit at chance accuracy, for different reasons.
+OUTCOME_MARKERS = {"diverged": ("x", "diverged"), "no_learning": ("v", "did not learn")}
+METRIC_LABELS = {"test_acc": "test accuracy", "valid_acc": "validation accuracy",
+                 "test_loss": "test loss", "valid_loss": "validation loss",
+                 "train_loss": "training loss"}
+
+
 def style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
 
 
-def accuracy_vs_lr(final: pd.DataFrame, metric: str = "test_acc", band: str = "range",
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(optimizer=frame["optimizer"].map(lambda o: optim.get(o).label))
+
+
+def _shared_legend(fig: plt.Figure, axes) -> None:
+    legend = {}
+    for ax in axes:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+        if ax.get_legend():
+            ax.get_legend().remove()
+    fig.legend(legend.values(), legend.keys(), loc="outside right center", frameon=False)
+
+
+def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",),
                    problems: list[str] | None = None) -> plt.Figure:
-    """Accuracy against lr (log axis), one panel per problem, one line per optimizer: the
-    mean over seeds with a band over seeds (``range``: min to max); x marks runs that
-    diverged (counted at chance accuracy); dashed lines: the optimizers' default lrs."""
+    """Final accuracy (and loss) against lr, log axis: a row per metric, a column per
+    problem, a line per optimizer (mean over seeds, band: the range over seeds where an lr
+    has several). Crosses: diverged runs, triangles: runs that did not learn (both at
+    chance accuracy, and left out of the loss); dashed lines: the optimizers' default lrs."""
     style()
     defaults = sorted({optim.get(o).default_lr for o in final["optimizer"].unique()})
-    d = final.assign(optimizer=final["optimizer"].map(lambda o: optim.get(o).label))
+    d = _labelled(final)
     probs = list(problems or sorted(set(d["problem"])))
-    fig, axes = plt.subplots(1, len(probs), figsize=(5.2 * len(probs), 3.8), squeeze=False,
-                             sharey=True, layout="constrained")
     order = [o.label for o in optim.OPTIMIZERS.values() if o.name in set(final["optimizer"])]
-    errorbar = ("pi", 100) if band == "range" else band
+    fig, axes = plt.subplots(len(metrics), len(probs), figsize=(4.6 * len(probs), 3.4 * len(metrics)),
+                             squeeze=False, sharex=True, layout="constrained")
+    for row, metric in zip(axes, metrics):
+        for ax, prob in zip(row, probs):
+            sub = d[d["problem"] == prob]
+            sns.lineplot(sub, x="lr", y=metric, hue="optimizer", hue_order=order, palette=COLORS,
+                         marker="o", errorbar=("pi", 100), ax=ax)
+            for outcome, (marker, label) in OUTCOME_MARKERS.items():
+                bad = sub[sub["outcome"] == outcome]
+                if len(bad) and metric.endswith("_acc"):
+                    ax.scatter(bad["lr"], bad[metric], marker=marker, color="black", zorder=5, label=label)
+            for lr in defaults:
+                ax.axvline(lr, color="grey", ls="--", lw=1, label=f"default lr {lr:g}")
+            ax.set(xscale="log", title=prob if row is axes[0] else "", xlabel="learning rate",
+                   ylabel=METRIC_LABELS.get(metric, metric))
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
+def curves_over_epochs(table: pd.DataFrame, problem: str, lrs: dict[str, list[float]],
+                       metric: str = "test_acc") -> plt.Figure:
+    """Accuracy over epochs at a few lrs per optimizer (``lrs``: optimizer -> lrs), mean
+    over the seeds each lr has: how "too slow" differs from "unstable"."""
+    style()
+    fig, axes = plt.subplots(1, len(lrs), figsize=(4.8 * len(lrs), 3.4), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, (opt, chosen) in zip(axes[0], lrs.items()):
+        sub = table[(table["problem"] == problem) & (table["optimizer"] == opt) & table["lr"].isin(chosen)]
+        sns.lineplot(sub.assign(lr=sub["lr"].map(lambda x: f"{x:g}")), x="epoch", y=metric,
+                     hue="lr", hue_order=[f"{x:g}" for x in sorted(chosen)], palette="viridis",
+                     errorbar=None, marker=".", ax=ax)
+        ax.set(title=f"{problem}: {optim.get(opt).label}", ylabel=METRIC_LABELS.get(metric, metric))
+        ax.legend(title="lr", fontsize="small")
+    return fig
+
+
+def regret_overview(rows: pd.DataFrame, label: str = "what") -> plt.Figure:
+    """Regret with its interval per problem: a row per problem, a colour per optimizer, a
+    marker per ``label`` (e.g. the default lr, one fixed lr); the dashed line is the
+    verdict's tolerance. ``rows``: problem, optimizer, regret, lo, hi, n, ``label``."""
+    from .analysis import DELTA
+    style()
+    d = _labelled(rows)
+    probs = sorted(set(d["problem"]))
+    kinds = list(dict.fromkeys(d[label]))
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(probs) * len(kinds) + 1.2), layout="constrained")
+    step = 0.8 / max(1, len(kinds) * d["optimizer"].nunique())
+    for k, ((kind, opt), sub) in enumerate(d.groupby([label, "optimizer"], sort=False)):
+        y = [probs.index(p) + k * step for p in sub["problem"]]
+        err = [(sub["regret"] - sub["lo"]).clip(lower=0), (sub["hi"] - sub["regret"]).clip(lower=0)]
+        ax.errorbar(100 * sub["regret"], y, xerr=[100 * e for e in err], fmt="os^D"[kinds.index(kind) % 4],
+                    color=COLORS.get(opt), capsize=3, label=f"{opt}, {kind}")
+    ax.axvline(100 * DELTA, color="grey", ls="--", lw=1, label=f"tolerance {100 * DELTA:g} point")
+    ax.set_yticks(range(len(probs)), probs)
+    ax.invert_yaxis()
+    ax.set(xlabel="regret (test accuracy points), 95% interval")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", frameon=False)
+    return fig
+
+
+def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) -> plt.Figure:
+    """The tuned lr against the epoch budget: ours (chosen on validation) per problem and
+    optimizer, and DeepOBS's (chosen on test, 100 epochs) where given."""
+    style()
+    probs = sorted(set(ours["problem"]) | (set(theirs["problem"]) if theirs is not None else set()))
+    fig, axes = plt.subplots(1, len(probs), figsize=(4.4 * len(probs), 3.4), squeeze=False,
+                             sharey=True, layout="constrained")
     for ax, prob in zip(axes[0], probs):
-        sub = d[d["problem"] == prob]
-        sns.lineplot(sub, x="lr", y=metric, hue="optimizer", hue_order=order, marker="o",
-                     errorbar=errorbar, ax=ax, legend=True)
-        bad = sub[sub["diverged"]]
-        if len(bad):
-            ax.scatter(bad["lr"], bad[metric], marker="x", color="black", zorder=5,
-                       label="diverged")
-        for lr in defaults:
-            ax.axvline(lr, color="grey", ls="--", lw=1, label=f"default lr {lr:g}")
-        ax.set(xscale="log", title=prob, xlabel="learning rate",
-               ylabel=metric.replace("_acc", " accuracy").replace("_", " "))
-    legend = {}
-    for ax in axes[0]:
-        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
-        ax.get_legend().remove()
-    fig.legend(legend.values(), legend.keys(), loc="outside right center", frameon=False)
+        o = _labelled(ours[ours["problem"] == prob])
+        for opt, sub in o.groupby("optimizer"):
+            ax.step(sub["epoch"], sub["tuned_lr"], where="post", color=COLORS.get(opt), label=f"{opt} (ours)")
+        if theirs is not None:  # epoch 0 (before training) has no best lr
+            for opt, sub in theirs[(theirs["problem"] == prob) & (theirs["epoch"] > 0)].groupby("optimizer"):
+                ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {opt}",
+                        color=COLORS.get(optim.get(opt).label) if opt in optim.OPTIMIZERS else "grey")
+        ax.set(yscale="log", xscale="log", title=prob, xlabel="epochs", ylabel="best learning rate")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _shared_legend(fig, axes.flat)
     return fig
 
 

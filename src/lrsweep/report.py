@@ -6,6 +6,7 @@ import math
 import pandas as pd
 
 from . import optim
+from .analysis import LEVEL
 
 
 def fmt_lr(x: float) -> str:
@@ -61,7 +62,7 @@ def summary_table(summary: pd.DataFrame):
         "test acc. at default": ("acc_default", fmt_pct),
         "test acc. tuned": ("acc_tuned", fmt_pct),
         "regret of default": ("regret_shown", "{}"),
-        "95% interval": ("ci", "{}"),
+        f"{LEVEL:.0%} interval": ("ci", "{}"),
         "seeds (n)": ("n_seeds", "{}"),
         "decades within 1 pt": ("basin_10", "{:.1f}"),
         "verdict on the default": ("verdict", "{}"),
@@ -95,7 +96,7 @@ def design_numbers(optimizers: list[str], datasets: list[str], seeds: list[int],
     rerun with other parameters still reads true: ``{optimizer}_{hyperparameter}``,
     ``{dataset}_n_valid``, ``n_seeds``, ``seeds_phrase`` and ``epochs``."""
     from . import data
-    out = {"epochs": str(epochs), "n_seeds": str(len(seeds)),
+    out = {"epochs": str(epochs), "n_seeds": str(len(seeds)), "level": f"{LEVEL:.0%}",
            "seeds_phrase": "one seed" if len(seeds) == 1 else f"{len(seeds)} seeds"}
     for o in optimizers:
         spec = optim.get(o)
