@@ -11,13 +11,18 @@ export LRSWEEP_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/dat
 # Datasets the published chapters read.
 BOOK_DATA := mnist
 
-.PHONY: book test setup data browser freeze clean
+.PHONY: book test pdf setup data browser tex freeze clean
 
 book: setup data
 	$(PY) -m lrsweep book
 
 test: setup browser
+	-@$(MAKE) --no-print-directory tex  # the PDF test skips, saying why, where TeX Live cannot be installed
 	$(PY) -m pytest -q
+
+# Optional: the report as one PDF, from the chapters `make book` executed.
+pdf: setup data tex
+	$(PY) -m lrsweep pdf
 
 setup: $(STAMP)
 
@@ -36,6 +41,14 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  echo "installing Debian chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# LaTeX for `make pdf` (and its test), from Debian's TeX Live; pdftotext/pdftoppm for checks.
+TEX_PACKAGES := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+	texlive-xetex tex-gyre fonts-freefont-otf lmodern poppler-utils
+tex:
+	@command -v latexmk >/dev/null && command -v pdftotext >/dev/null || { \
+	  echo "installing Debian's TeX Live for the PDF"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; }
 
 freeze: setup
 	{ echo "# Exact pins for the whole environment (pip freeze of a working .venv; torch is the CPU build)."; \

@@ -105,6 +105,35 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert "trained with one seed" in text
 
 
+def test_pdf_from_the_same_execution(built, workdir):
+    """make pdf: LaTeX from the chapters the book build executed (never executed again),
+    every figure caption, the intro's glued numbers and the references in its text, and
+    the HTML linking it."""
+    missing = [t for t in ("latexmk", "pdflatex", "pdftotext") if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"TeX Live is not installed ({', '.join(missing)} missing; make tex installs it)")
+    html, runs = built
+    r = subprocess.run([sys.executable, "-m", "lrsweep", "pdf", "--params", str(workdir / "tiny.yaml"),
+                        "--out", str(workdir / "build")], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    assert "reusing the executed chapters" in r.stdout and "executing chapters" not in r.stdout
+    pdf = workdir / "build" / "lrsweep-report.pdf"
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    numbers = report.headline_numbers(analysis.summary(analysis.final_epoch(
+        records.tidy(records.load_all(runs)))), "mnist_logreg")
+    for key in ("adam_regret", "adam_regret_ci", "adam_best_lr"):
+        assert numbers[key] in text, key
+    assert "Fig. 1: Test accuracy (top) and test loss (bottom)" in text  # numbered as in the HTML
+    assert "Built from commit " + provenance.git_state()["commit"] in text
+    assert "Adam: a method for stochastic optimization" in text and "DeepOBS" in text
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert 8 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 40
+    for page in ("intro.html", "chapters/cite.html"):
+        assert "lrsweep-report.pdf" in (html / page).read_text(), page
+    assert (html / "_static" / "lrsweep-report.pdf").read_bytes() == pdf.read_bytes()
+
+
 def test_pages_render_in_a_real_browser(built, tmp_path):
     html, _ = built
     chromium = shutil.which("chromium") or "/usr/bin/chromium"

@@ -3,6 +3,8 @@ papermill (parameters: the published defaults, or overrides from a YAML file), t
 Jupyter Book render it with execution off and Sphinx warnings as errors."""
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -10,10 +12,12 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
+from . import paths, provenance
 from .errors import UsageError
 
 SOURCES = ["_config.yml", "_toc.yml", "intro.md", "references.md", "references.bib"]
+STAMP = ".inputs"                # the inputs an executed book was staged from
+PDF_NAME = "lrsweep-report.pdf"  # _ext/pdf_link.py links it where the HTML finds it
 
 
 def chapters() -> list[Path]:
@@ -77,7 +81,22 @@ def execute(notebook: Path, output: Path, parameters: dict, overridden: bool) ->
     nbformat.write(nb, output)
 
 
+def inputs_digest(params: dict[str, dict]) -> str:
+    """What an executed book depends on: its parameters, the sources, the library and the
+    published data. The PDF reuses the executed chapters while this is unchanged."""
+    h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    files = [paths.ROOT / n for n in SOURCES]
+    for folder in ("_ext", "_static", "chapters", "src/lrsweep", "data/runs", "data/bench"):
+        files += sorted(p for p in (paths.ROOT / folder).rglob("*") if p.is_file()
+                        and "__pycache__" not in p.parts)
+    for f in files:
+        h.update(str(f.relative_to(paths.ROOT)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def stage(params: dict[str, dict], dest: Path) -> Path:
+    """Copy the sources to ``dest`` and execute every chapter there."""
+    digest = inputs_digest(params)
     if dest.exists():
         shutil.rmtree(dest)
     (dest / "chapters").mkdir(parents=True)
@@ -92,7 +111,42 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
         mine = params.get(nb.stem, {})
         given = book_parameters(nb, dest / "figures", variant=bool(params))
         execute(nb, dest / "chapters" / nb.name, {**given, **mine}, overridden=bool(mine))
+    (dest / STAMP).write_text(digest + "\n")
     return dest
+
+
+def staged(params: dict[str, dict], dest: Path) -> Path:
+    """The executed book in ``dest``: reused when it was executed from these very inputs."""
+    stamp = dest / STAMP
+    if stamp.is_file() and stamp.read_text().strip() == inputs_digest(params):
+        print(f"reusing the executed chapters in {dest}", flush=True)
+        return dest
+    return stage(params, dest)
+
+
+def render(src: Path, out: Path, builder: str = "html", strict: bool = True,
+           config: Path | None = None) -> Path | None:
+    """Jupyter Book renders the executed sources (it never executes); returns its output
+    folder, or None when the build failed."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    # jupyter-book writes to <path-output>/_build/<builder>; keep everything under `out`
+    cmd = [str(jb), "build", str(src), "--path-output", str(out / "jb"), "--keep-going",
+           "--builder", builder]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    if strict:
+        cmd += ["-W", "-n"]
+    if subprocess.run(cmd).returncode != 0:
+        return None
+    return out / "jb" / "_build" / ("latex" if builder == "pdflatex" else builder)
+
+
+def publish_html(built: Path, out: Path) -> None:
+    html = out / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    shutil.move(built, html)
+    print(f"\nThe book is at {html / 'index.html'}")
 
 
 def build(params_file: str | None = None, strict: bool = True, out: Path | None = None) -> int:
@@ -100,17 +154,53 @@ def build(params_file: str | None = None, strict: bool = True, out: Path | None 
     ``out/html``, the executed sources in ``out/book``."""
     params = read_params(params_file)
     out = Path(out or paths.ROOT / "_build").resolve()
-    src = stage(params, out / "book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    # jupyter-book writes to <path-output>/_build/html; keep everything under `out`
-    cmd = [str(jb), "build", str(src), "--path-output", str(out / "jb"), "--keep-going"]
-    if strict:
-        cmd += ["-W", "-n"]
-    rc = subprocess.run(cmd).returncode
-    if rc == 0:
-        html = out / "html"
-        if html.exists():
-            shutil.rmtree(html)
-        shutil.move(out / "jb" / "_build" / "html", html)
-        print(f"\nThe book is at {html / 'index.html'}")
-    return rc
+    built = render(stage(params, out / "book"), out, strict=strict)
+    if built is None:
+        return 1
+    publish_html(built, out)
+    return 0
+
+
+def latex_elements(title: str, author: str, commit: str) -> dict:
+    """The PDF's LaTeX: a title page naming the commit, no blank pages, tables shrunk to
+    the line width."""
+    tex = lambda text: text.replace("_", "\\_").replace("&", "\\&").replace("%", "\\%")  # noqa: E731
+    return {
+        "extraclassoptions": "openany,oneside",
+        "preamble": "\\usepackage{adjustbox}\n",
+        "maketitle": ("\\begin{titlepage}\\centering\\vspace*{6em}"
+                      f"{{\\Huge\\bfseries {tex(title)}\\par}}\\vspace{{3em}}"
+                      f"{{\\Large {tex(author)}\\par}}\\vspace{{2em}}"
+                      f"{{\\small Built from commit\\\\\\texttt{{{commit}}}\\par}}\\vspace{{1em}}"
+                      "{\\small \\today\\par}\\end{titlepage}"),
+    }
+
+
+def pdf(params_file: str | None = None, strict: bool = True, out: Path | None = None) -> int:
+    """The report as one PDF, from the chapters ``build`` executed (executing them only if
+    they are missing or their inputs changed): LaTeX with a title page naming the commit,
+    the figures as the PDFs they were glued with. Then the HTML is rendered again, linking
+    the PDF. Writes ``out/PDF_NAME`` and says where it is."""
+    params = read_params(params_file)
+    out = Path(out or paths.ROOT / "_build").resolve()
+    src = staged(params, out / "book")
+    (src / "_static" / PDF_NAME).unlink(missing_ok=True)
+    config = yaml.safe_load((src / "_config.yml").read_text())
+    config["sphinx"]["config"]["numfig_secnum_depth"] = 0  # Fig. 1, 2, ... through the book, as in the HTML
+    config["sphinx"]["config"]["latex_elements"] = latex_elements(
+        config["title"], config["author"], provenance.git_state()["commit"] or "unknown")
+    pdf_config = src / "_config.pdf.yml"  # beside the sources: local extensions resolve from it
+    pdf_config.write_text(yaml.safe_dump(config))
+    latex = render(src, out, "pdflatex", strict, pdf_config)
+    if latex is None or not (latex / "book.pdf").is_file():
+        print("lrsweep: error: the LaTeX build failed; see its log above", file=sys.stderr)
+        return 1
+    target = out / PDF_NAME
+    shutil.copy2(latex / "book.pdf", target)
+    shutil.copy2(target, src / "_static" / PDF_NAME)  # the HTML links it from here
+    built = render(src, out, strict=strict)
+    if built is None:
+        return 1
+    publish_html(built, out)
+    print(f"The PDF is at {target}")
+    return 0

@@ -125,6 +125,11 @@ def cmd_book(args) -> int:
     return book.build(params_file=args.params, strict=not args.no_strict, out=args.out)
 
 
+def cmd_pdf(args) -> int:
+    from . import book
+    return book.pdf(params_file=args.params, strict=not args.no_strict, out=args.out)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="lrsweep", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -184,6 +189,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="build folder (default: _build); pages land in OUT/html")
     p.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
     p.set_defaults(func=cmd_book)
+
+    p = sub.add_parser("pdf", help="the report as one PDF, from the chapters `book` executed")
+    p.add_argument("--params", help="YAML file of per-chapter parameter overrides (a variant book)")
+    p.add_argument("--out", help="build folder (default: _build); the PDF lands in OUT")
+    p.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
+    p.set_defaults(func=cmd_pdf)
     return ap
 
 

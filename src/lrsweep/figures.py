@@ -27,6 +27,13 @@ METRIC_LABELS = {"test_acc": "test accuracy", "valid_acc": "validation accuracy"
 
 def style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    try:  # in a chapter's kernel: glued figures carry a PDF too, which the PDF book uses
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        if get_ipython() is not None:
+            set_matplotlib_formats("png", "pdf")
+    except ImportError:
+        pass
 
 
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:

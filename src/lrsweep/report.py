@@ -39,13 +39,38 @@ def fmt_ci(lo: float, hi: float) -> str:
     return f"[{100 * lo:+.{d}f}, {100 * hi:+.{d}f}] pp"
 
 
-def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]):
-    """A styled table without index column, as the book shows tables:
+class Table:
+    """A glued table: HTML for the web book, LaTeX for the PDF (escaped, and shrunk to the
+    line width when it is wider), plain text elsewhere."""
+
+    def __init__(self, cells: pd.DataFrame):
+        self.cells, self.attributes = cells, ""
+
+    def set_table_attributes(self, attributes: str) -> "Table":
+        self.attributes = attributes
+        return self
+
+    def to_html(self) -> str:
+        return self.cells.style.hide(axis="index").set_table_attributes(self.attributes).to_html()
+
+    _repr_html_ = to_html
+
+    def _repr_latex_(self) -> str:
+        styler = (self.cells.style.hide(axis="index").format(escape="latex")
+                  .format_index(escape="latex", axis=1))
+        body = styler.to_latex(hrules=True, column_format="l" * self.cells.shape[1])
+        return "\\begin{adjustbox}{max width=\\linewidth}\n" + body + "\\end{adjustbox}\n"
+
+    def __repr__(self) -> str:
+        return self.cells.to_string(index=False)
+
+
+def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]) -> Table:
+    """A table as the book shows tables, without index column:
     ``{heading: (column, format string or function)}``."""
     def cells(col, fmt):
         return rows[col].map(fmt.format if isinstance(fmt, str) else fmt)
-    return pd.DataFrame({head: cells(col, fmt) for head, (col, fmt) in columns.items()}
-                        ).style.hide(axis="index")
+    return Table(pd.DataFrame({head: cells(col, fmt) for head, (col, fmt) in columns.items()}))
 
 
 def summary_table(summary: pd.DataFrame):
