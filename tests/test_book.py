@@ -16,7 +16,7 @@ from lrsweep import analysis, paths, provenance, records, report
 
 pytestmark = pytest.mark.slow
 TINY = {"problems": ["mnist_logreg"], "optimizers": ["adam", "sgd_momentum"],
-        "lrs": [0.001, 0.1], "seeds": [0], "epochs": 1}
+        "lrs": [0.001, 0.1], "stage2_seeds": [0, 1], "epochs": 1}
 BIN = Path(sys.executable).parent
 
 
@@ -46,10 +46,13 @@ def test_chapter_executed_by_papermill_glues_its_numbers_and_saves_its_figures(b
     nb = json.loads((workdir / "build" / "book" / "chapters" / "mnist.ipynb").read_text())
     glued = {o.get("metadata", {}).get("scrapbook", {}).get("name")
              for c in nb["cells"] for o in c.get("outputs", [])}
-    assert {"adam_best_lr", "adam_acc_default", "fig_acc_vs_lr", "summary_table"} <= glued
-    assert len(list((runs / "mnist_logreg").glob("*.json"))) == 4
+    assert {"adam_best_lr", "adam_acc_default", "mnist_logreg__fig_mnist_logreg_lr",
+            "mnist_logreg__summary_table"} <= glued
+    # stage 1: 2 lrs x seed 0; stage 2: the default and the best (here both) x seeds 0, 1
+    assert len(list((runs / "mnist_logreg").glob("*.json"))) == 2 * 2 * 2
     figures = workdir / "build" / "book" / "figures"  # the build's figures_dir, not the checkout's
-    assert len(list(figures.glob("fig-mnist-acc-vs-lr.*"))) == 3
+    for name in ("fig-mnist-logreg-lr", "fig-mnist-logreg-epochs"):
+        assert len(list(figures.glob(f"{name}.*"))) == 3, name
 
 
 def test_bad_parameter_type_fails_with_a_clear_message(tmp_path):
@@ -72,12 +75,12 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
         assert numbers[key] in page, key
     assert numbers["adam_regret"] in intro
     # a numbered, labelled, captioned figure with an embedded image
-    assert 'id="fig-mnist-acc-vs-lr"' in page
+    assert 'id="fig-mnist-logreg-lr"' in page
     assert re.search(r"Fig(ure|\.) \d", page) and "triangles: runs that ended at chance" in " ".join(page.split())
     assert re.search(r'<img[^>]+src="[^"]+\.png"', page)
     # ... and the same figure as files to download
     for ext in ("svg", "pdf", "png"):
-        [link] = re.findall(rf'href="\.\./(_downloads/[^"]+/fig-mnist-acc-vs-lr\.{ext})"', page)
+        [link] = re.findall(rf'href="\.\./(_downloads/[^"]+/fig-mnist-logreg-lr\.{ext})"', page)
         assert (html / link).stat().st_size > 1000, link
     # the compute appendix sums the published records and shows the committed benchmark
     compute_page = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "compute.html").read_text()))
@@ -102,7 +105,7 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert "lrs = [0.001, 0.1]" in text and "3.16e-05" not in text
     assert "figures_dir" not in text and "train_missing = " not in text  # the build's own
     # prose that states the design reads true for this one-seed, one-epoch variant
-    assert "trained with one seed" in text
+    assert "get 2 seeds" in text and "Trained for 1 epoch." in text
 
 
 def test_pdf_from_the_same_execution(built, workdir):
@@ -124,7 +127,7 @@ def test_pdf_from_the_same_execution(built, workdir):
         records.tidy(records.load_all(runs)))), "mnist_logreg")
     for key in ("adam_regret", "adam_regret_ci", "adam_best_lr"):
         assert numbers[key] in text, key
-    assert "Fig. 1: Test accuracy (top) and test loss (bottom)" in text  # numbered as in the HTML
+    assert "Fig. 1: mnist_logreg: test accuracy (top) and test loss (bottom)" in text  # as in the HTML
     assert "Built from commit " + provenance.git_state()["commit"] in text
     assert "Adam: a method for stochastic optimization" in text and "DeepOBS" in text
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
@@ -152,10 +155,10 @@ def test_pages_render_in_a_real_browser(built, tmp_path):
         page.get_by_role("link", name="MNIST chapter").first.click()
         page.wait_for_load_state()
         assert page.url.endswith("chapters/mnist.html")
-        fig = page.locator("#fig-mnist-acc-vs-lr img")
+        fig = page.locator("#fig-mnist-logreg-lr img")
         fig.scroll_into_view_if_needed()
         assert fig.evaluate("img => img.complete && img.naturalWidth > 300")
-        assert page.locator("#fig-mnist-acc-vs-lr figcaption").inner_text().startswith("Fig")
+        assert page.locator("#fig-mnist-logreg-lr figcaption").inner_text().startswith("Fig")
         page.screenshot(path=str(tmp_path / "chapter.png"), full_page=True)
         browser.close()
     assert not errors, errors

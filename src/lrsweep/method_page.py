@@ -30,7 +30,7 @@ def problems_table():
         p = problems.get(name)
         rows.append({"problem": name, "data": data.get(p.dataset).label, "network": p.description,
                      "params": problems.n_params(p), "batch": p.batch_size,
-                     "epochs": study.budget(name), "seeds": len(study.stage2_seeds(name))})
+                     "epochs": study.budget(name), "seeds": len(study.stage2_seeds_of(name))})
     return report.table(pd.DataFrame(rows), {
         "problem": ("problem", "{}"), "data": ("data", "{}"), "network": ("network", "{}"),
         "parameters": ("params", "{:,}"), "batch size": ("batch", "{}"),

@@ -35,7 +35,7 @@ def budget(problem: str) -> int:
     return BUDGETS[problem]
 
 
-def stage2_seeds(problem: str) -> tuple[int, ...]:
+def stage2_seeds_of(problem: str) -> tuple[int, ...]:
     return STAGE2_SEEDS["conv" if problem.endswith(("2c2d", "3c3d")) else "small"]
 
 
@@ -50,14 +50,15 @@ def stage2_lrs(stage1: pd.DataFrame, optimizer: str) -> list[float]:
 
 
 def run(problem: str, results_dir: str | Path | None = None, *, optimizers=OPTIMIZERS,
-        lrs=GRID, epochs: int | None = None, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-    """Both stages for one problem; returns the tidy table of every run the study uses."""
+        lrs=GRID, epochs: int | None = None, stage2_seeds: list[int] | None = None,
+        train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+    """Both stages for one problem (the published design unless overridden); returns the
+    tidy table of every run the study uses."""
     from .sweep import SweepSpec, run_sweep
     epochs = epochs or budget(problem)
-    stage1 = run_sweep(SweepSpec([problem], list(optimizers), list(lrs), list(STAGE1_SEEDS), epochs),
-                       results_dir, train_missing=train_missing, **sweep_options)
-    stage2 = [SweepSpec([problem], [o], stage2_lrs(stage1, o), list(stage2_seeds(problem)), epochs)
-              for o in optimizers]
-    return run_sweep(stage2 + [SweepSpec([problem], list(optimizers), list(lrs),
-                                         list(STAGE1_SEEDS), epochs)],
-                     results_dir, train_missing=train_missing, **sweep_options)
+    seeds2 = stage2_seeds or stage2_seeds_of(problem)
+    stage1 = SweepSpec([problem], optimizers, lrs, STAGE1_SEEDS, epochs)  # validates every input
+    stage1_table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
+    stage2 = [SweepSpec([problem], [o], stage2_lrs(stage1_table, o), seeds2, epochs)
+              for o in stage1.optimizers]
+    return run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)

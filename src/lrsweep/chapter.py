@@ -1,0 +1,124 @@
+"""A dataset chapter: for each of its problems, the study's runs as a section with glued
+numbers and numbered figures. The notebooks (mnist, fmnist, cifar10) stay thin: their
+parameters, one call to ``run`` and the prose that frames it; a section per problem is
+written here once, as MyST that the book renders (``nb_render_markdown_format: myst``),
+so a rerun with other problems gets sections for those.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from . import analysis, figures, optim, problems, report, study
+
+
+def _epoch_lrs(cell: pd.DataFrame) -> list[float]:
+    """The lrs whose curves over epochs the section shows: the default, the tuned lr and
+    the grid points a decade either side of it, where the grid has them."""
+    lrs = sorted(cell["lr"].unique())
+    best = analysis.tuned_lr(cell)
+    i = lrs.index(best)
+    near = [lrs[j] for j in (i - 2, i + 2) if 0 <= j < len(lrs)]
+    default = optim.get(cell["optimizer"].iloc[0]).default_lr
+    return sorted({best, *near, *([default] if default in lrs else [])})
+
+
+def _figure(name: str, fig: plt.Figure, figures_dir) -> dict:
+    figures.save(fig, name, figures_dir)  # the files behind the download links
+    plt.close(fig)
+    return {name.replace("-", "_"): fig}
+
+
+def _downloads(name: str) -> str:
+    links = ", ".join(f"{{download}}`{ext.upper()} <../figures/{name}.{ext}>`" for ext in figures.FORMATS)
+    return f"Download {{numref}}`{name}`: {links}."
+
+
+def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -> tuple[str, dict]:
+    """The section of one problem: its MyST text and the values it glues (keys prefixed
+    with the problem's name)."""
+    table = table[table["problem"] == problem]
+    final = analysis.final_epoch(table)
+    summary = analysis.summary(final)
+    k = lambda key: f"{problem}__{key}"  # noqa: E731 - glue keys are per page
+    epochs = int(final["epoch"].max())
+    values = {k(key): v for key, v in report.headline_numbers(summary, problem).items()}
+    values[k("epochs")] = str(epochs)
+    values[k("epochs_phrase")] = f"{epochs} epoch" + ("s" if epochs != 1 else "")
+    values[k("level")] = f"{analysis.LEVEL:.0%}"
+    for row in summary.itertuples():
+        values[k(f"{row.optimizer}_basin")] = f"{row.basin_10:.1f}"
+        values[k(f"{row.optimizer}_default_lr")] = report.fmt_lr(row.default_lr)
+    values[k("summary_table")] = report.summary_table(summary)
+    slug = problem.replace("_", "-")  # docutils ids have no underscores
+    lr_fig, epoch_fig = f"fig-{slug}-lr", f"fig-{slug}-epochs"
+    values.update({k(n): f for n, f in _figure(lr_fig, figures.accuracy_vs_lr(
+        final, metrics=("test_acc", "test_loss")), figures_dir).items()})
+    chosen = {o: _epoch_lrs(final[final["optimizer"] == o]) for o in sorted(set(final["optimizer"]))}
+    values.update({k(n): f for n, f in _figure(epoch_fig, figures.curves_over_epochs(
+        table, problem, chosen), figures_dir).items()})
+    g = lambda key: f"{{glue:text}}`{k(key)}`"  # noqa: E731
+    sentences = []
+    for o in chosen:  # the optimizers this rerun has, each in the same words
+        sentences.append(
+            f"{optim.get(o).label}'s tuned learning rate is {g(o + '_best_lr')}; at its default "
+            f"{g(o + '_default_lr')} it reaches {g(o + '_acc_default')} test accuracy against "
+            f"{g(o + '_acc_tuned')} tuned, a regret of {g(o + '_regret')} ({g('level')} interval "
+            f"{g(o + '_regret_ci')}, {g(o + '_n_seeds')} seeds; verdict on the default: "
+            f"**{g(o + '_verdict')}**). Learning rates within 1 point of its best span "
+            f"{g(o + '_basin')} decades.")
+    text = f"""
+## {problem}: {problems.get(problem).description}
+
+Trained for {g("epochs_phrase")}. {" ".join(sentences)}
+
+```{{glue:figure}} {k(lr_fig.replace("-", "_"))}
+:name: {lr_fig}
+
+{problem}: test accuracy (top) and test loss (bottom) after {g("epochs_phrase")} against
+the learning rate (log scale), per optimizer. Lines: mean over the seeds each learning rate
+has; bands: their range; crosses: diverged runs, triangles: runs that ended at chance
+accuracy without diverging (both counted at chance accuracy, and left out of the loss);
+dashed line: the default learning rate.
+```
+
+{_downloads(lr_fig)}
+
+```{{glue:figure}} {k(epoch_fig.replace("-", "_"))}
+:name: {epoch_fig}
+
+{problem}: test accuracy over the epochs at the tuned learning rate, the grid points a
+decade either side of it and the default, per optimizer (mean over seeds). A learning rate
+that is too small rises slowly; one that is too large rises fast, then stalls or falls.
+```
+
+{_downloads(epoch_fig)}
+
+```{{glue:}} {k("summary_table")}
+```
+"""
+    return text, values
+
+
+def run(problems_: list[str], results_dir=None, figures_dir=None, *, optimizers=None, lrs=None,
+        epochs: int | None = None, stage2_seeds: list[int] | None = None,
+        train_missing: bool = True) -> tuple[str, dict]:
+    """Every problem's section (runs reused, the missing ones trained unless
+    ``train_missing`` is False), and the values to glue. None means as published
+    (``study``). The last problem's numbers are also glued without prefix, for the intro."""
+    optimizers = optimizers or study.OPTIMIZERS  # validated (a string is refused) by SweepSpec
+    text, values = "", {}
+    for p in problems_:
+        table = study.run(p, results_dir, optimizers=optimizers, lrs=lrs or study.GRID,
+                          epochs=epochs, stage2_seeds=stage2_seeds, train_missing=train_missing)
+        t, v = section(p, table, figures_dir)
+        text, values = text + t, {**values, **v}
+    last = f"{problems_[-1]}__"
+    values.update({key[len(last):]: v for key, v in values.items()
+                   if key.startswith(last) and not key.startswith(f"{last}fig")})
+    n2 = len(stage2_seeds or study.stage2_seeds_of(problems_[-1]))
+    values["design"] = (f"every learning rate of the grid is trained with one seed; the default "
+                        f"and the {study.STAGE2_TOP} best by validation accuracy get {n2} seeds")
+    return text, values
