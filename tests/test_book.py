@@ -87,7 +87,8 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     published = records.load_all(paths.PUBLISHED_RUNS)
     assert f"hold {len(published):,} runs" in compute_page
     assert f"{sum(r['wall_time_s'] for r in published) / 3600:.2f}" in compute_page
-    assert "mnist_logreg" in compute_page and "MFU" in compute_page
+    assert "mnist_logreg" in compute_page and "MFU" in compute_page and "training hours" in compute_page
+    assert len(list((html / "_downloads").rglob("lrsweep-runs.csv.gz"))) == 1
     # the cite page: BibTeX naming the commit the book was built from, and the records' data
     cite = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "cite.html").read_text()))
     commit = provenance.git_state()["commit"]

@@ -31,3 +31,18 @@ def test_build_provenance_counts_commits_and_lists_datasets(tmp_path):
     assert prov["datasets"] == {"mnist": {"label": "MNIST", "checksums": {"a.gz": "sha256:00"}}}
     shown = citation.book_numbers(prov)
     assert shown["n_records"] == "2" and "sha256:00" in shown["datasets_table"].to_html()
+
+
+def test_every_run_as_one_csv_for_readers(tmp_path, small_data):
+    import pandas as pd
+
+    from lrsweep import records
+    from lrsweep.sweep import run_sweep
+    runs = tmp_path / "runs"
+    table = run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2], [0], 1), runs, quiet=True)
+    first = citation.write_runs_csv(tmp_path / "a", runs)
+    again = citation.write_runs_csv(tmp_path / "b", runs)
+    assert first.read_bytes() == again.read_bytes()  # byte-identical across builds
+    back = pd.read_csv(first)
+    assert list(back.columns) == records.COLUMNS and len(back) == len(table) == 4
+    assert back["test_acc"].tolist() == table["test_acc"].tolist()

@@ -54,6 +54,19 @@ def build_provenance(results_dir: str | Path | None = None) -> dict:
             "record_torch": dict(torch_versions.most_common()), "datasets": datasets}
 
 
+RUNS_CSV = "lrsweep-runs.csv.gz"
+
+
+def write_runs_csv(directory: str | Path, results_dir: str | Path | None = None) -> Path:
+    """Every run of the store as one tidy table (a row per run and epoch), gzipped and
+    byte-identical across builds, for readers who re-analyse it."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    table = records.tidy(records.load_all(paths.runs_dir(results_dir)))
+    table.to_csv(out / RUNS_CSV, index=False, compression={"method": "gzip", "mtime": 0})
+    return out / RUNS_CSV
+
+
 BUILD_STATE = {True: "with src/ modified after it", False: "unmodified", None: "state unknown"}
 
 

@@ -21,6 +21,19 @@ def study_numbers(results_dir: str | Path | None = None) -> dict[str, str]:
             "runs_dir": paths.shown(paths.runs_dir(results_dir))}
 
 
+def cost_table(results_dir: str | Path | None = None):
+    """Training hours (summed wall time of the records: runs went in parallel) and runs,
+    per problem and optimizer, with the budget each was trained for."""
+    rows = [{"problem": r["config"]["problem"], "optimizer": r["config"]["optimizer"],
+             "budget": r["budget"], "hours": r["wall_time_s"] / 3600}
+            for r in records.load_all(paths.runs_dir(results_dir))]
+    cost = (pd.DataFrame(rows).groupby(["problem", "optimizer", "budget"], as_index=False)
+            .agg(runs=("hours", "size"), hours=("hours", "sum")))
+    return report.table(cost, {"problem": ("problem", "{}"), "optimizer": ("optimizer", "{}"),
+                               "epochs asked": ("budget", "{}"), "runs": ("runs", "{:,}"),
+                               "training hours": ("hours", "{:.2f}")})
+
+
 def bench_numbers(bench: dict) -> dict[str, str]:
     m = bench["machine"]
     return {"bench_machine": f"{m['cpu']} ({m['device']})", "bench_threads": str(bench["threads"]),
