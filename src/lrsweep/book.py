@@ -111,14 +111,23 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
         mine = params.get(nb.stem, {})
         given = book_parameters(nb, dest / "figures", variant=bool(params))
         execute(nb, dest / "chapters" / nb.name, {**given, **mine}, overridden=bool(mine))
-    (dest / STAMP).write_text(digest + "\n")
+    # the commit the chapters' pages name (the cite page's BibTeX); the PDF names it too
+    commit = provenance.git_state()["commit"] or "unknown"
+    (dest / STAMP).write_text(json.dumps({"inputs": digest, "commit": commit}) + "\n")
     return dest
+
+
+def _stamp(dest: Path) -> dict:
+    """What ``stage`` recorded in ``dest``; empty when there is none (or an unreadable one)."""
+    try:
+        return json.loads((dest / STAMP).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def staged(params: dict[str, dict], dest: Path) -> Path:
     """The executed book in ``dest``: reused when it was executed from these very inputs."""
-    stamp = dest / STAMP
-    if stamp.is_file() and stamp.read_text().strip() == inputs_digest(params):
+    if _stamp(dest).get("inputs") == inputs_digest(params):
         print(f"reusing the executed chapters in {dest}", flush=True)
         return dest
     return stage(params, dest)
@@ -188,7 +197,7 @@ def pdf(params_file: str | None = None, strict: bool = True, out: Path | None = 
     config = yaml.safe_load((src / "_config.yml").read_text())
     config["sphinx"]["config"]["numfig_secnum_depth"] = 0  # Fig. 1, 2, ... through the book, as in the HTML
     config["sphinx"]["config"]["latex_elements"] = latex_elements(
-        config["title"], config["author"], provenance.git_state()["commit"] or "unknown")
+        config["title"], config["author"], _stamp(src)["commit"])
     pdf_config = src / "_config.pdf.yml"  # beside the sources: local extensions resolve from it
     pdf_config.write_text(yaml.safe_dump(config))
     latex = render(src, out, "pdflatex", strict, pdf_config)
