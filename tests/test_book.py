@@ -128,7 +128,9 @@ def test_pdf_from_the_same_execution(built, workdir):
         records.tidy(records.load_all(runs)))), "mnist_logreg")
     for key in ("adam_regret", "adam_regret_ci", "adam_best_lr"):
         assert numbers[key] in text, key
-    assert "Fig. 1: mnist_logreg: test accuracy (top) and test loss (bottom)" in text  # as in the HTML
+    # every figure caption, numbered as in the HTML
+    assert "Fig. 1: mnist_logreg: test accuracy (top) and test loss (bottom)" in text
+    assert "Fig. 2: mnist_logreg: test accuracy over the epochs" in text
     assert "Built from commit " + provenance.git_state()["commit"] in text
     assert "Adam: a method for stochastic optimization" in text and "DeepOBS" in text
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
