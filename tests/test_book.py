@@ -163,8 +163,33 @@ def test_pages_render_in_a_real_browser(built, tmp_path):
         assert fig.evaluate("img => img.complete && img.naturalWidth > 300")
         assert page.locator("#fig-mnist-logreg-lr figcaption").inner_text().startswith("Fig")
         page.screenshot(path=str(tmp_path / "chapter.png"), full_page=True)
+        # every page of the book: images load, figures are numbered, internal links resolve
+        pages = sorted(html.glob("*.html")) + sorted((html / "chapters").glob("*.html"))
+        pages = [q for q in pages if q.name not in ("index.html", "search.html", "genindex.html")]
+        assert len(pages) >= 6, pages
+        checked = {"images": 0, "captions": 0, "links": 0}
+        for path in pages:
+            page.goto(path.as_uri())
+            page.wait_for_load_state()
+            name = path.relative_to(html)
+            for img in page.locator("article img").all():
+                img.scroll_into_view_if_needed()
+                assert img.evaluate("i => i.complete && i.naturalWidth > 0"), (name, img.get_attribute("src"))
+                checked["images"] += 1
+            for caption in page.locator("article figure figcaption").all_inner_texts():
+                assert re.match(r"Fig\. \d+", caption), (name, caption[:60])
+                checked["captions"] += 1
+            for href in page.locator("article a[href]").evaluate_all("as => as.map(a => a.href)"):
+                if href.startswith("file://"):
+                    target, _, anchor = href[len("file://"):].partition("#")
+                    assert Path(target).is_file(), (name, href)
+                    checked["links"] += 1
+                    if anchor and target.endswith(".html"):
+                        assert f'id="{anchor}"' in Path(target).read_text(), (name, href)
         browser.close()
     assert not errors, errors
+    # the tiny book has 2 figures, their downloads and the pages' cross-links
+    assert checked["images"] >= 2 and checked["captions"] >= 2 and checked["links"] >= 20, checked
 
 
 def test_chapters_are_committed_without_outputs_and_with_a_parameters_cell():
