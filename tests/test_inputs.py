@@ -46,7 +46,7 @@ def replace(flag, *values):
     (replace("--lr", "-0.1"), "every lr must be a finite number > 0"),
     (replace("--lr", "nan"), "every lr must be a finite number > 0"),
     (replace("--epochs", "0"), "epochs must be an integer >= 1, got 0"),
-    (GOOD + ["--set", "gamma=3"], "unknown setting 'gamma'; allowed: batch_size, beta1"),
+    (GOOD + ["--set", "gamma=3"], "unknown setting 'gamma'; allowed: batch_size, schedule, beta1"),
     (GOOD + ["--set", "batch_size=-5"], "batch_size must be an integer >= 1"),
 ])
 def test_sweep_refuses_bad_input(cli, tmp_path, args, message):

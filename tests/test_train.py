@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from lrsweep import train
 from lrsweep.config import RunConfig
@@ -98,3 +99,27 @@ def test_training_is_full_fp32_on_every_device(small_data):
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
     train.train_run(cfg(problem="mnist_logreg"), epochs=1)
     assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+
+
+def test_cosine_schedule_is_its_own_config_and_anneals_the_lr(small_data, monkeypatch):
+    """Adding the schedule kept every constant-lr run id (the published records still
+    hash to their file names); a cosine run names its budget and decays to zero."""
+    from lrsweep import paths, records
+    for path in sorted(paths.PUBLISHED_RUNS.glob("*/*.json"))[:20]:
+        assert records.read(path) is not None  # the config re-hashes to the file name
+    constant, cosine = cfg(), cfg(schedule="cosine")
+    assert constant.schedule == "constant" and "schedule" not in constant.to_dict()
+    assert cosine.schedule == "cosine:1" and cosine.run_id != constant.run_id
+    assert RunConfig.from_dict(cosine.to_dict()) == cosine
+    assert "schedule=cosine:1" in cosine.hparams_label() and constant.hparams_label() == "beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0.0"
+    assert [round(cosine.lr_factor(s, 4), 6) for s in (0, 2, 4)] == [1.0, 0.5, 0.0]
+    seen = []
+    real_step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (
+        seen.append(self.param_groups[0]["lr"]), real_step(self, *a, **k))[1])
+    res = train.train_run(cosine, epochs=1)
+    assert res.status == "ok" and seen[0] == pytest.approx(1e-3) and seen[-1] < 1e-4
+    assert all(a >= b for a, b in zip(seen, seen[1:]))  # monotone decay
+    from lrsweep import UsageError
+    with pytest.raises(UsageError, match="unknown schedule 'linear'"):
+        cfg(schedule="linear")

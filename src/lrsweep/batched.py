@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, grad, stack_module_state, vmap
 
 from . import data, problems
-from .config import RunConfig
+from .config import CONSTANT, RunConfig
 from .records import Outcome
 from .train import (DivergenceWatch, batch_order, default_device, device_splits, eval_sets,
                     evaluate, setup_process)
@@ -32,7 +32,8 @@ CPU_MAX_TRAIN_FLOPS = 1_000_000
 
 
 def supported(cfg: RunConfig) -> bool:
-    return cfg.optimizer in OPTIMIZERS
+    """Per-member lrs are constant here; scheduled runs train one at a time."""
+    return cfg.optimizer in OPTIMIZERS and cfg.schedule == CONSTANT
 
 
 def pays(cfg: RunConfig, device: torch.device) -> bool:

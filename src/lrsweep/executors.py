@@ -53,7 +53,8 @@ def execute(cfgs: list[RunConfig], epochs: int, threads: int | None = None,
     else:
         results = batched.train_group(cfgs, epochs, device=device)
     prov = {**provenance.collect(device), "members": len(cfgs)}
-    return [records.make(c, r, budget=epochs, engine=train.ENGINE, provenance=prov)
+    return [records.make(c, r, budget=epochs, engine={**train.ENGINE, "lr_schedule": c.schedule},
+                         provenance=prov)
             for c, r in zip(cfgs, results)]
 
 

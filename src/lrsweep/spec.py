@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from . import optim, problems
-from .config import RunConfig
+from .config import CONSTANT, SCHEDULES, RunConfig
 from .errors import UsageError
 
 
@@ -49,7 +49,8 @@ class SweepSpec:
 
     ``settings`` overrides optimizer hyperparameters and the batch size: ``{"beta2": 0.99}``
     applies to every optimizer of the sweep that has a beta2, ``{"adam.beta2": 0.99}`` to
-    Adam only, ``{"batch_size": 64}`` to every run."""
+    Adam only, ``{"batch_size": 64}`` to every run, ``{"schedule": "cosine"}`` anneals the
+    lr to 0 over the ``epochs`` of every run."""
     problems: tuple[str, ...]
     optimizers: tuple[str, ...]
     lrs: tuple[float, ...]
@@ -67,7 +68,14 @@ class SweepSpec:
         set_(self, "epochs", _positive_int(self.epochs, "epochs", 1))
         if not isinstance(self.settings, dict):
             raise UsageError(f"settings must be a mapping of name to value, got {self.settings!r}")
-        _ = self.hparams_for  # resolves every optimizer now, so a bad key fails before any work
+        _ = self.hparams_for, self.schedule  # a bad key or schedule fails before any work
+
+    @property
+    def schedule(self) -> str:
+        name = self.settings.get("schedule", CONSTANT)
+        if name not in SCHEDULES:
+            raise UsageError(f"unknown schedule {name!r}; allowed: {', '.join(SCHEDULES)}")
+        return name if name == CONSTANT else f"{name}:{self.epochs}"
 
     @property
     def batch_size(self) -> int | None:
@@ -79,7 +87,7 @@ class SweepSpec:
         known = {k for o in self.optimizers for k in optim.get(o).defaults}
         per: dict[str, dict] = {o: {} for o in self.optimizers}
         for key, value in self.settings.items():
-            if key == "batch_size":
+            if key in ("batch_size", "schedule"):
                 continue
             opt_name, _, name = key.rpartition(".")
             if opt_name:
@@ -88,7 +96,7 @@ class SweepSpec:
                                      f"in this sweep ({', '.join(self.optimizers)})")
                 per[opt_name][name] = value
             elif name not in known:
-                raise UsageError(f"unknown setting {key!r}; allowed: batch_size, "
+                raise UsageError(f"unknown setting {key!r}; allowed: batch_size, schedule, "
                                  f"{', '.join(sorted(known))} (or OPTIMIZER.NAME)")
             else:
                 for o in self.optimizers:
@@ -99,5 +107,5 @@ class SweepSpec:
     def configs(self) -> list[RunConfig]:
         hp = self.hparams_for
         return [RunConfig(p, o, lr, s, self.batch_size or problems.get(p).batch_size,
-                          tuple(sorted(hp[o].items())))
+                          tuple(sorted(hp[o].items())), self.schedule)
                 for p in self.problems for o in self.optimizers for s in self.seeds for lr in self.lrs]

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
 from . import allocator, data, optim, problems
-from .config import ENGINE_VERSION, RunConfig
+from .config import CONSTANT, ENGINE_VERSION, RunConfig
 from .records import Outcome
 
 EVAL_BATCH = 2000
@@ -24,7 +24,7 @@ EVAL_BATCH = 2000
 DIVERGENCE_FACTOR = 100.0
 DIVERGENCE_CHECK_EVERY = 50   # steps between host syncs for the divergence check
 # What the engine fixes for every run; each record states it (records.Record.engine).
-ENGINE = {"version": ENGINE_VERSION, "lr_schedule": "constant",
+ENGINE = {"version": ENGINE_VERSION, "lr_schedule": CONSTANT,  # per run: its config's schedule
           "divergence": {"factor": DIVERGENCE_FACTOR, "check_every_steps": DIVERGENCE_CHECK_EVERY,
                          "rule": "a minibatch loss is non-finite or above factor x the "
                                  "initial training loss; the run stops there"}}
@@ -179,6 +179,9 @@ def _train(cfg, epochs, problem, splits, outcome, progress):
             loss = F.cross_entropy(logits, y[idx])
             opt.zero_grad(set_to_none=True)
             (loss + problem.regularizer(model)).backward()
+            if cfg.schedule != CONSTANT:
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * cfg.lr_factor((epoch - 1) * steps + i, steps)
             opt.step()
             if watch.see(loss, i, steps):
                 outcome.diverge(epoch, watch.why(0))
