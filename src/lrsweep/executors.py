@@ -16,6 +16,7 @@ import torch
 from . import batched, problems, provenance, records, train
 from .config import RunConfig
 from .errors import UsageError
+from .spec import integer_at_least
 
 EXECUTORS = ("auto", "inprocess", "processes", "dask")
 DASK_CONNECT_TIMEOUT_S = 10
@@ -123,8 +124,8 @@ def check_options(executor: str, batching: str, workers: int | None, threads: in
     if batching not in BATCHING:
         raise UsageError(f"unknown batching {batching!r}; allowed: {', '.join(BATCHING)}")
     for value, what in ((workers, "workers"), (threads, "threads")):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise UsageError(f"{what} must be an integer >= 1, got {value!r}")
+        if value is not None:
+            integer_at_least(value, what, 1)
 
 
 def stream(todo: list[RunConfig], epochs: int, *, executor: str = "auto",

@@ -28,7 +28,7 @@ def _names(value, what: str, registry: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def _positive_int(v, what: str, minimum: int) -> int:
+def integer_at_least(v, what: str, minimum: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
         raise UsageError(f"{what} must be an integer >= {minimum}, got {v!r}")
     return v
@@ -64,8 +64,8 @@ class SweepSpec:
         set_(self, "optimizers", _names(self.optimizers, "optimizers", optim.OPTIMIZERS))
         set_(self, "lrs", _lrs(self.lrs))
         set_(self, "seeds", tuple(dict.fromkeys(
-            _positive_int(s, "every seed", 0) for s in _list(self.seeds, "seeds"))))
-        set_(self, "epochs", _positive_int(self.epochs, "epochs", 1))
+            integer_at_least(s, "every seed", 0) for s in _list(self.seeds, "seeds"))))
+        set_(self, "epochs", integer_at_least(self.epochs, "epochs", 1))
         if not isinstance(self.settings, dict):
             raise UsageError(f"settings must be a mapping of name to value, got {self.settings!r}")
         _ = self.hparams_for, self.schedule  # a bad key or schedule fails before any work
@@ -80,7 +80,7 @@ class SweepSpec:
     @property
     def batch_size(self) -> int | None:
         bs = self.settings.get("batch_size")
-        return None if bs is None else _positive_int(bs, "batch_size", 1)
+        return None if bs is None else integer_at_least(bs, "batch_size", 1)
 
     @property
     def hparams_for(self) -> dict[str, dict]:
