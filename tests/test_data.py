@@ -147,3 +147,19 @@ def test_deepobs_baselines_verify_and_give_the_best_lr_per_epoch(tmp_path, monke
     with pytest.raises(UsageError, match="checksum mismatch"):
         deepobs.load()
     deepobs.load.cache_clear()
+
+
+def test_our_curves_meet_deepobs_at_the_lrs_both_grids_have():
+    import pandas as pd
+
+    from lrsweep import deepobs
+    theirs = pd.DataFrame([dict(problem="p", optimizer="adam", lr=lr, seed=s, epoch=e, test_acc=0.5 + e / 10)
+                           for lr in (1e-4, 1.584893192461114e-4, 1e-3) for s in (42, 43) for e in (0, 1, 2)])
+    ours = pd.DataFrame([dict(problem="p", optimizer="adam", lr=lr, seed=s, epoch=e, status=st,
+                              test_acc=0.6 + e / 10 + s / 100)
+                         for lr, st in ((1e-4, "ok"), (3.16e-4, "ok"), (1e-3, "diverged"))
+                         for s in (0, 1) for e in (0, 1)])
+    m = deepobs.matched(ours, theirs)
+    assert m["lr"].tolist() == [1e-4, 1e-4]  # 3.16e-4 is not on their grid; 1e-3 diverged here
+    assert m["test_acc_ours"].tolist() == pytest.approx([0.605, 0.705])  # mean over our seeds
+    assert m["test_acc_deepobs"].tolist() == pytest.approx([0.5, 0.6])   # their seed-42 grid only

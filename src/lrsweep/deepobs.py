@@ -48,3 +48,22 @@ def lr_drift(best: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
     b = best.pivot_table(index=["problem", "optimizer"], columns="epoch", values="lr")
     return pd.DataFrame({"lr_start": b[start], "lr_end": b[end],
                          "decades": np.log10(b[end] / b[start])}).reset_index()
+
+
+def matched(ours: pd.DataFrame, curves: pd.DataFrame, optimizer: str = "adam",
+            theirs_optimizer: str = "adam") -> pd.DataFrame:
+    """Our test accuracy (mean over seeds) beside DeepOBS's (seed-42 grid) at the lrs both
+    grids share (within 1%: theirs is logspace(-5, 2, 36), ours half decades rounded to 3
+    digits, so they meet at the powers of ten) and the epochs both have. Runs that diverged
+    are left out on both sides."""
+    import numpy as np
+    o = ours[(ours["optimizer"] == optimizer) & (ours["status"] == "ok")]
+    o = o.groupby(["problem", "lr", "epoch"], as_index=False)["test_acc"].mean()
+    t = curves[(curves["optimizer"] == theirs_optimizer) & (curves["seed"] == GRID_SEED)]
+    rows = []
+    for (prob, lr), sub in o.groupby(["problem", "lr"]):
+        near = t[(t["problem"] == prob) & np.isclose(t["lr"], lr, rtol=0.01)]
+        both = sub.merge(near[["epoch", "test_acc"]], on="epoch", suffixes=("_ours", "_deepobs"))
+        rows.append(both.assign(problem=prob, lr=lr))
+    cols = ["problem", "lr", "epoch", "test_acc_ours", "test_acc_deepobs"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)

@@ -158,3 +158,21 @@ def save(fig: plt.Figure, name: str, directory: str | Path | None = None) -> lis
             fig.savefig(path, dpi=200, bbox_inches="tight", metadata=_NO_DATE[ext])
             written.append(path)
     return written
+
+
+def deepobs_overlay(matched: pd.DataFrame) -> plt.Figure:
+    """Our test accuracy over epochs (solid) against DeepOBS's (dotted) at the lrs both
+    grids have, a panel per problem, a colour per lr."""
+    style()
+    probs = sorted(set(matched["problem"]))
+    fig, axes = plt.subplots(1, len(probs), figsize=(5 * len(probs), 3.6), squeeze=False,
+                             layout="constrained")
+    palette = dict(zip(sorted(set(matched["lr"])), sns.color_palette("viridis", matched["lr"].nunique())))
+    for ax, prob in zip(axes[0], probs):
+        for lr, sub in matched[matched["problem"] == prob].groupby("lr"):
+            ax.plot(sub["epoch"], sub["test_acc_ours"], color=palette[lr], label=f"lr {lr:g}, ours")
+            ax.plot(sub["epoch"], sub["test_acc_deepobs"], color=palette[lr], ls=":",
+                    label=f"lr {lr:g}, DeepOBS")
+        ax.set(title=prob, xlabel="epoch", ylabel="test accuracy")
+    _shared_legend(fig, axes.flat)
+    return fig
