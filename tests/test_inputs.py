@@ -41,7 +41,7 @@ def replace(flag, *values):
 
 @pytest.mark.parametrize("args, message", [
     (replace("--problem", "mnist_resnet"), "unknown problem 'mnist_resnet'; allowed: mnist_logreg"),
-    (replace("--optimizer", "adamax"), "unknown optimizer 'adamax'; allowed: adam, adamw"),
+    (replace("--optimizer", "adamax"), "unknown optimizer 'adamax'; allowed: adam, amsgrad, adamw"),
     (replace("--lr", "0"), "every lr must be a finite number > 0, got 0.0"),
     (replace("--lr", "-0.1"), "every lr must be a finite number > 0"),
     (replace("--lr", "nan"), "every lr must be a finite number > 0"),

@@ -91,6 +91,8 @@ def test_hyperparameters_reach_the_optimizer():
     assert opt.param_groups[0]["betas"] == (0.9, 0.99) and opt.param_groups[0]["eps"] == 1e-6
     opt = optim.build("sgd_momentum", model.parameters(), 0.1, {})
     assert opt.param_groups[0]["momentum"] == 0.9
+    assert optim.build("amsgrad", model.parameters(), 0.1, {}).param_groups[0]["amsgrad"] is True
+    assert optim.build("adam", model.parameters(), 0.1, {}).param_groups[0]["amsgrad"] is False
 
 
 @pytest.mark.parametrize("name", list(optim.OPTIMIZERS))

@@ -48,6 +48,12 @@ def _adam(params, lr, beta1, beta2, eps, weight_decay):
     return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
 
 
+def _amsgrad(params, lr, beta1, beta2, eps, weight_decay):
+    import torch
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
+                            amsgrad=True)
+
+
 def _adamw(params, lr, beta1, beta2, eps, weight_decay):
     import torch
     return torch.optim.AdamW(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
@@ -85,6 +91,9 @@ _ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 OPTIMIZERS: dict[str, OptimizerSpec] = {o.name: o for o in [
     OptimizerSpec("adam", "Adam", "Adam (Kingma & Ba), PyTorch defaults", _adam, 1e-3,
                   {**_ADAM, "weight_decay": 0.0}),
+    # its own name, not an Adam hyperparameter, so every Adam run id stays as it is
+    OptimizerSpec("amsgrad", "AMSGrad", "Adam with AMSGrad's running maximum (Reddi et al.)",
+                  _amsgrad, 1e-3, {**_ADAM, "weight_decay": 0.0}),
     OptimizerSpec("adamw", "AdamW", "AdamW (decoupled weight decay)", _adamw, 1e-3,
                   {**_ADAM, "weight_decay": 0.01}),
     OptimizerSpec("sgd", "SGD", "plain SGD", _sgd, 1e-3, {"weight_decay": 0.0}),
