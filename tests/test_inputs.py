@@ -135,3 +135,11 @@ def test_results_cli_names_a_damaged_record(cli, tmp_path):
     r = cli("results", tmp_path)
     assert r.returncode == 2 and not r.stdout
     assert f"damaged run record {record}" in r.stderr and "git checkout" in r.stderr
+
+
+def test_sweep_cli_counts_diverged_runs(cli, tmp_path):
+    """Diverged runs stop early, so they have no row at the last epoch; they still count."""
+    r = cli("sweep", *replace("--lr", "0.001", "10000"), "--optimizer", "sgd_momentum",
+            "--results", tmp_path, "--executor", "inprocess")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("2 runs in " + str(tmp_path) + "; 1 diverged, 0 failed")

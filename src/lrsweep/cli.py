@@ -85,9 +85,9 @@ def cmd_sweep(args) -> int:
                       scheduler=args.scheduler, threads=args.threads, batching=args.batching,
                       quiet=args.quiet)
     if not args.quiet:
-        final = table[table.epoch == table.epoch.max()]
-        print(f"{table.run_id.nunique()} runs in {args.results}; "
-              f"{(final.status == 'diverged').sum()} diverged, {(final.status == 'failed').sum()} failed")
+        status = table.groupby("run_id")["status"].last()  # one per run, diverged ones included
+        print(f"{len(status)} runs in {args.results}; "
+              f"{(status == 'diverged').sum()} diverged, {(status == 'failed').sum()} failed")
     return 0
 
 
