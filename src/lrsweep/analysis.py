@@ -76,16 +76,26 @@ def lr_means(cell: pd.DataFrame) -> pd.DataFrame:
     return out.sort_index()
 
 
+def _matrices(cell: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seed x lr matrices of validation and test accuracy (NaN: not run)."""
+    return tuple(cell.pivot_table(index="seed", columns="lr", values=m, dropna=False)
+                 for m in ("valid_acc", "test_acc"))
+
+
+def _finalists(test: pd.DataFrame) -> list[float]:
+    n = test.notna().sum()
+    return sorted(n.index[n == n.max()]) if n.max() >= 2 else sorted(n.index)
+
+
 def finalists(cell: pd.DataFrame) -> list[float]:
     """The lrs with the cell's full seed count (at least 2): stage two of the tuning."""
-    n = cell.groupby("lr")["seed"].nunique()
-    return sorted(n.index[n == n.max()]) if n.max() >= 2 else sorted(n.index)
+    return _finalists(_matrices(cell)[1])
 
 
 def tuned_lr(cell: pd.DataFrame) -> float:
     """The finalist with the best mean validation accuracy."""
-    means = lr_means(cell).loc[finalists(cell), "valid_acc"]
-    return float(means.idxmax())
+    valid, test = _matrices(cell)
+    return float(valid[_finalists(test)].mean().idxmax())
 
 
 # --------------------------------------------------------------------------- regret
@@ -111,8 +121,7 @@ def _interval(d: np.ndarray, a: float, b: float, n_test: int, level: float) -> t
 def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref: float, n_test: int,
             level: float) -> dict:
     """``regret`` on seed x lr matrices of validation and test accuracy (NaN: not run)."""
-    n = test.notna().sum()
-    cands = sorted(n.index[n == n.max()]) if n.max() >= 2 else sorted(n.index)
+    cands = _finalists(test)
     means = valid[cands].mean()
     best = float(means.idxmax())
     family = [c for c in cands if means[c] >= means[best] - FAMILY_MARGIN]
@@ -144,9 +153,7 @@ def regret(cell: pd.DataFrame, ref: float, level: float = LEVEL) -> dict:
     """Regret of using lr ``ref`` on this cell instead of tuning (see the module doc):
     point estimate at the tuned lr, simultaneous ``level`` interval, seeds behind it
     (``n``), test accuracies at the reference and the tuned lr on those seeds."""
-    valid, test = (cell.pivot_table(index="seed", columns="lr", values=m, dropna=False)
-                   for m in ("valid_acc", "test_acc"))
-    return _regret(valid, test, ref, int(cell["n_test"].iloc[0]), level)
+    return _regret(*_matrices(cell), ref, int(cell["n_test"].iloc[0]), level)
 
 
 def verdict(lo: float, hi: float, delta: float = DELTA) -> str:

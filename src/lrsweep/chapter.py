@@ -25,10 +25,10 @@ def _epoch_lrs(cell: pd.DataFrame) -> list[float]:
     return sorted({best, *near, *([default] if default in lrs else [])})
 
 
-def _figure(name: str, fig: plt.Figure, figures_dir) -> dict:
+def _saved(name: str, fig: plt.Figure, figures_dir) -> plt.Figure:
     figures.save(fig, name, figures_dir)  # the files behind the download links
-    plt.close(fig)
-    return {name.replace("-", "_"): fig}
+    plt.close(fig)  # glued below; closed so the cell does not show it a second time
+    return fig
 
 
 def _downloads(name: str) -> str:
@@ -54,11 +54,11 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
     values[k("summary_table")] = report.summary_table(summary)
     slug = problem.replace("_", "-")  # docutils ids have no underscores
     lr_fig, epoch_fig = f"fig-{slug}-lr", f"fig-{slug}-epochs"
-    values.update({k(n): f for n, f in _figure(lr_fig, figures.accuracy_vs_lr(
-        final, metrics=("test_acc", "test_loss")), figures_dir).items()})
+    values[k("fig_lr")] = _saved(lr_fig, figures.accuracy_vs_lr(
+        final, metrics=("test_acc", "test_loss")), figures_dir)
     chosen = {o: _epoch_lrs(final[final["optimizer"] == o]) for o in sorted(set(final["optimizer"]))}
-    values.update({k(n): f for n, f in _figure(epoch_fig, figures.curves_over_epochs(
-        table, problem, chosen), figures_dir).items()})
+    values[k("fig_epochs")] = _saved(epoch_fig, figures.curves_over_epochs(table, problem, chosen),
+                                     figures_dir)
     g = lambda key: f"{{glue:text}}`{k(key)}`"  # noqa: E731
     sentences = []
     for o in chosen:  # the optimizers this rerun has, each in the same words
@@ -74,7 +74,7 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
 
 Trained for {g("epochs_phrase")}. {" ".join(sentences)}
 
-```{{glue:figure}} {k(lr_fig.replace("-", "_"))}
+```{{glue:figure}} {k("fig_lr")}
 :name: {lr_fig}
 
 {problem}: test accuracy (top) and test loss (bottom) after {g("epochs_phrase")} against
@@ -86,7 +86,7 @@ dashed line: the default learning rate.
 
 {_downloads(lr_fig)}
 
-```{{glue:figure}} {k(epoch_fig.replace("-", "_"))}
+```{{glue:figure}} {k("fig_epochs")}
 :name: {epoch_fig}
 
 {problem}: test accuracy over the epochs at the tuned learning rate, the grid points a
@@ -108,11 +108,10 @@ def run(problems_: list[str], results_dir=None, figures_dir=None, *, optimizers=
     """Every problem's section (runs reused, the missing ones trained unless
     ``train_missing`` is False), and the values to glue. None means as published
     (``study``). The last problem's numbers are also glued without prefix, for the intro."""
-    optimizers = optimizers or study.OPTIMIZERS  # validated (a string is refused) by SweepSpec
     text, values = "", {}
     for p in problems_:
-        table = study.run(p, results_dir, optimizers=optimizers, lrs=lrs or study.GRID,
-                          epochs=epochs, stage2_seeds=stage2_seeds, train_missing=train_missing)
+        table = study.run(p, results_dir, optimizers=optimizers, lrs=lrs, epochs=epochs,
+                          stage2_seeds=stage2_seeds, train_missing=train_missing)
         t, v = section(p, table, figures_dir)
         text, values = text + t, {**values, **v}
     last = f"{problems_[-1]}__"

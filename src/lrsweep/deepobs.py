@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pandas as pd
 
 from . import paths
@@ -44,7 +45,6 @@ def best_lr_by_epoch(curves: pd.DataFrame) -> pd.DataFrame:
 
 def lr_drift(best: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
     """How far DeepOBS's best lr moves between two epoch budgets, in decades (+: larger)."""
-    import numpy as np
     b = best.pivot_table(index=["problem", "optimizer"], columns="epoch", values="lr")
     return pd.DataFrame({"lr_start": b[start], "lr_end": b[end],
                          "decades": np.log10(b[end] / b[start])}).reset_index()
@@ -56,7 +56,6 @@ def matched(ours: pd.DataFrame, curves: pd.DataFrame, optimizer: str = "adam",
     grids share (within 1%: theirs is logspace(-5, 2, 36), ours half decades rounded to 3
     digits, so they meet at the powers of ten) and the epochs both have. Runs that diverged
     are left out on both sides."""
-    import numpy as np
     o = ours[(ours["optimizer"] == optimizer) & (ours["status"] == "ok")]
     o = o.groupby(["problem", "lr", "epoch"], as_index=False)["test_acc"].mean()
     t = curves[(curves["optimizer"] == theirs_optimizer) & (curves["seed"] == GRID_SEED)]

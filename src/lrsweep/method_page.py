@@ -71,8 +71,7 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
     conv = [p for p in study.BUDGETS if p.endswith(("2c2d", "3c3d"))]
     small = [p for p in study.BUDGETS if p not in conv]
     return {
-        **report.design_numbers(list(study.OPTIMIZERS), ["mnist", "fashion_mnist", "cifar10_jpeg"],
-                                list(study.STAGE1_SEEDS), 0),
+        **report.design_numbers(list(study.OPTIMIZERS), ["mnist", "fashion_mnist", "cifar10_jpeg"]),
         "grid": ", ".join(report.fmt_lr(lr) for lr in study.GRID),
         "n_grid": str(len(study.GRID)),
         "grid_low": report.fmt_lr(min(study.GRID)), "grid_high": report.fmt_lr(max(study.GRID)),

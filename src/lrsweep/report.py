@@ -115,14 +115,11 @@ def glue_all(values: dict[str, object]) -> None:
         glue(key, value, display=False)
 
 
-def design_numbers(optimizers: list[str], datasets: list[str], seeds: list[int],
-                   epochs: int) -> dict[str, str]:
-    """The study's design as prose states it, from the registries and the parameters, so a
-    rerun with other parameters still reads true: ``{optimizer}_{hyperparameter}``,
-    ``{dataset}_n_valid``, ``n_seeds``, ``seeds_phrase`` and ``epochs``."""
+def design_numbers(optimizers: list[str], datasets: list[str]) -> dict[str, str]:
+    """The design facts prose states, from the registries: ``{optimizer}_{hyperparameter}``,
+    ``{optimizer}_default_lr``, ``{dataset}_n_valid`` and the interval ``level``."""
     from . import data
-    out = {"epochs": str(epochs), "n_seeds": str(len(seeds)), "level": f"{LEVEL:.0%}",
-           "seeds_phrase": "one seed" if len(seeds) == 1 else f"{len(seeds)} seeds"}
+    out = {"level": f"{LEVEL:.0%}"}
     for o in optimizers:
         spec = optim.get(o)
         out[f"{o}_default_lr"] = f"{spec.default_lr:g}"

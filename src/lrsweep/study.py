@@ -49,15 +49,16 @@ def stage2_lrs(stage1: pd.DataFrame, optimizer: str) -> list[float]:
     return sorted({optim.get(optimizer).default_lr, *map(float, top)})
 
 
-def run(problem: str, results_dir: str | Path | None = None, *, optimizers=OPTIMIZERS,
-        lrs=GRID, epochs: int | None = None, stage2_seeds: list[int] | None = None,
+def run(problem: str, results_dir: str | Path | None = None, *, optimizers=None, lrs=None,
+        epochs: int | None = None, stage2_seeds: list[int] | None = None,
         train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-    """Both stages for one problem (the published design unless overridden); returns the
-    tidy table of every run the study uses."""
+    """Both stages for one problem; every design argument left at None is as published.
+    Returns the tidy table of every run the study uses."""
     from .sweep import SweepSpec, run_sweep
     epochs = epochs or budget(problem)
     seeds2 = stage2_seeds or stage2_seeds_of(problem)
-    stage1 = SweepSpec([problem], optimizers, lrs, STAGE1_SEEDS, epochs)  # validates every input
+    # SweepSpec validates every input (a papermill string instead of a list is refused)
+    stage1 = SweepSpec([problem], optimizers or OPTIMIZERS, lrs or GRID, STAGE1_SEEDS, epochs)
     stage1_table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
     stage2 = [SweepSpec([problem], [o], stage2_lrs(stage1_table, o), seeds2, epochs)
               for o in stage1.optimizers]
