@@ -131,8 +131,9 @@ def test_coarse_grid_chooses_within_itself_on_validation():
     cell = analysis.final_epoch(table(curve("adam", accs)))
     assert analysis.grid_choice(cell, (1e-4, 1e-3, 1e-2, 1e-1)) == 1e-3
     assert analysis.grid_choice(cell, (1e-6,)) is None
-    g = analysis.grid_table(cell).set_index("grid")
-    assert g["regret"].tolist() == pytest.approx([0.05, 0.05])  # both grids pick 1e-3
+    g = analysis.grid_table(cell).set_index("grid")["regret"]
+    assert g.loc[list(analysis.THREAD_GRIDS)].tolist() == pytest.approx([0.05, 0.05])  # both pick 1e-3
+    assert g.loc["3 points around 1e-3"] == pytest.approx(0.0)  # it has 3.16e-4, the best
 
 
 def test_tuned_lr_against_budget():
@@ -172,6 +173,7 @@ def test_formatting():
     # rounded to one significant digit of the interval's half-width
     assert report.fmt_pp(0.0123, half_width=0.0036) == "+1.2 pp"
     assert report.fmt_pp(0.0123, half_width=0.018) == "+1 pp"
+    assert report.fmt_pp(-0.0002, half_width=0.005) == "+0.0 pp"  # rounds to zero: no sign
     assert report.fmt_ci(0.0, 0.0072) == "[+0.0, +0.7] pp"
     assert report.fmt_ci(0.001, 0.0402) == "[+0, +4] pp"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrsweep import analysis, paths, provenance, records, report
+from lrsweep import analysis, answer, paths, provenance, records, report
 
 pytestmark = pytest.mark.slow
 TINY = {"problems": ["mnist_logreg"], "optimizers": ["adam", "sgd_momentum"],
@@ -30,8 +30,8 @@ def built(workdir):
     """The book built by the CLI with the tiny parameters (a variant book)."""
     runs = workdir / "runs"
     params = workdir / "tiny.yaml"
-    params.write_text(yaml.safe_dump({"mnist": {**TINY, "results_dir": str(runs)},
-                                      "method": {"coverage_reps": 40}}))
+    tiny = {**TINY, "results_dir": str(runs)}  # the first page answers from the tiny study
+    params.write_text(yaml.safe_dump({"mnist": tiny, "intro": tiny, "method": {"coverage_reps": 40}}))
     r = subprocess.run([sys.executable, "-m", "lrsweep", "book", "--params", str(params),
                         "--out", str(workdir / "build")], capture_output=True, text=True,
                        timeout=900)
@@ -46,8 +46,8 @@ def test_chapter_executed_by_papermill_glues_its_numbers_and_saves_its_figures(b
     nb = json.loads((workdir / "build" / "book" / "chapters" / "mnist.ipynb").read_text())
     glued = {o.get("metadata", {}).get("scrapbook", {}).get("name")
              for c in nb["cells"] for o in c.get("outputs", [])}
-    assert {"adam_best_lr", "adam_acc_default", "mnist_logreg__fig_lr",
-            "mnist_logreg__summary_table"} <= glued
+    assert {"mnist_logreg__adam_best_lr", "mnist_logreg__adam_acc_default", "mnist_logreg__fig_lr",
+            "mnist_logreg__summary_table", "design"} <= glued
     # stage 1: 2 lrs x seed 0; stage 2: the default and the best (here both) x seeds 0, 1
     assert len(list((runs / "mnist_logreg").glob("*.json"))) == 2 * 2 * 2
     figures = workdir / "build" / "book" / "figures"  # the build's figures_dir, not the checkout's
@@ -74,6 +74,10 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     for key in ("adam_best_lr", "adam_acc_default", "adam_acc_tuned", "sgd_momentum_best_lr"):
         assert numbers[key] in page, key
     assert numbers["adam_regret"] in intro
+    # the first page answers from the same study: its plain answer, its overview figure
+    intro_text = " ".join(html_mod.unescape(re.sub(r"<[^>]+>", "", intro)).replace("\u2019", "'").split())
+    assert answer.plain_answer(analysis.summary(final)) in intro_text
+    assert 'id="fig-overview"' in intro and "of 1 problem (mnist_logreg)" in intro_text
     # a numbered, labelled, captioned figure with an embedded image
     assert 'id="fig-mnist-logreg-lr"' in page
     assert re.search(r"Fig(ure|\.) \d", page) and "triangles: runs that ended at chance" in " ".join(page.split())
@@ -130,11 +134,11 @@ def test_pdf_from_the_same_execution(built, workdir):
         assert numbers[key] in text, key
     # every figure caption, numbered as in the HTML
     numbers = []
-    for start in ("Test accuracy of Adam over the epochs, ours", "mnist_logreg: test accuracy (top)",
-                  "mnist_logreg: test accuracy over the epochs"):
+    for start in ("Regret per problem", "Test accuracy of Adam over the epochs, ours",
+                  "mnist_logreg: test accuracy (top)", "mnist_logreg: test accuracy over the epochs"):
         [n] = re.findall(rf"Fig\. (\d+): {re.escape(start)}", text)
         numbers.append(int(n))
-    assert numbers == [1, 2, 3]  # numbered through the book, in page order, as in the HTML
+    assert numbers == [1, 2, 3, 4]  # numbered through the book, in page order, as in the HTML
     assert "Built from commit " + provenance.git_state()["commit"] in text
     assert "Adam: a method for stochastic optimization" in text and "DeepOBS" in text
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout

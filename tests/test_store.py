@@ -149,8 +149,9 @@ def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_da
     the best lrs by stage-1 validation accuracy."""
     from lrsweep import study
     monkeypatch.setattr(study, "STAGE2_TOP", 1)
-    table = study.run("mnist_logreg", tmp_path, optimizers=["adam"], lrs=[1e-4, 1e-3, 1e-2, 10.0],
-                      epochs=1, executor="inprocess", quiet=True)
+    design = dict(optimizers=["adam"], lrs=[1e-4, 1e-3, 1e-2, 10.0], epochs=1)
+    assert study.progress("mnist_logreg", tmp_path, **design) == (1, 0, 4)
+    table = study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True, **design)
     final = table[table.epoch == 1]
     seeds = final.groupby("lr")["seed"].nunique().to_dict()
     best = final[final.seed == 0].set_index("lr")["valid_acc"].idxmax()
@@ -159,3 +160,13 @@ def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_da
     assert all(n == 1 for lr, n in seeds.items() if lr not in (1e-3, best))
     with pytest.raises(UsageError, match="not in the published study"):
         study.budget("cifar10_3c3d_official")
+    n = table["run_id"].nunique()  # 4 + 4 more seeds at each of 1e-3 and best (if another)
+    assert n == 4 + 4 * len({1e-3, best}) and study.progress("mnist_logreg", tmp_path, **design).complete
+
+    # the published book reads a study still running as progress, and trains nothing
+    stage2_run = final[(final.seed == 3) & (final.lr == 1e-3)]["run_id"].iloc[0]
+    (tmp_path / "mnist_logreg" / f"{stage2_run}.json").unlink()
+    assert study.progress("mnist_logreg", tmp_path, **design) == (2, n - 1, n)
+    stored, running = study.stored(["mnist_logreg"], tmp_path, train_missing=False, **design)
+    assert stored is None and running == {"mnist_logreg": (2, n - 1, n)}
+    assert len(list(tmp_path.glob("mnist_logreg/*.json"))) == n - 1

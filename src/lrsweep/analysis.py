@@ -37,6 +37,8 @@ FAMILY_MARGIN = 0.05
 BASIN_DELTAS = (0.005, 0.01, 0.02)
 THREAD_GRIDS = {"four decades (1e-4 .. 1e-1)": (1e-4, 1e-3, 1e-2, 1e-1),
                 "1e-4 and 1e-3": (1e-4, 1e-3)}
+# ... and the cheapest grid that is not a single point: the default and a step either side
+COARSE_GRIDS = {**THREAD_GRIDS, "3 points around 1e-3": (3.16e-4, 1e-3, 3.16e-3)}
 VERDICTS = ("default is enough", "tune the lr", "undecided")
 
 
@@ -237,7 +239,7 @@ def fixed_lr_table(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def grid_table(final: pd.DataFrame, grids: dict = THREAD_GRIDS) -> pd.DataFrame:
+def grid_table(final: pd.DataFrame, grids: dict = COARSE_GRIDS) -> pd.DataFrame:
     """Regret of choosing on validation within each coarse grid, per optimizer and task."""
     out = []
     for (opt, prob), cell in final.groupby(["optimizer", "problem"], sort=True):

@@ -15,13 +15,14 @@ import yaml
 from . import paths, provenance
 from .errors import UsageError
 
-SOURCES = ["_config.yml", "_toc.yml", "intro.md", "references.md", "references.bib"]
+SOURCES = ["_config.yml", "_toc.yml", "references.md", "references.bib"]
 STAMP = ".inputs"                # the inputs an executed book was staged from
 PDF_NAME = "lrsweep-report.pdf"  # _ext/pdf_link.py links it where the HTML finds it
 
 
 def chapters() -> list[Path]:
-    return sorted((paths.ROOT / "chapters").glob("*.ipynb"))
+    """Every executed page: the first page (the answer) and the chapters."""
+    return [paths.ROOT / "intro.ipynb", *sorted((paths.ROOT / "chapters").glob("*.ipynb"))]
 
 
 def read_params(params_file: str | None) -> dict[str, dict]:
@@ -37,7 +38,8 @@ def read_params(params_file: str | None) -> dict[str, dict]:
                          f"allowed: {', '.join(sorted(known))}")
     import papermill
     for name, values in params.items():
-        allowed = papermill.inspect_notebook(str(paths.ROOT / "chapters" / f"{name}.ipynb"))
+        [page] = [c for c in chapters() if c.stem == name]
+        allowed = papermill.inspect_notebook(str(page))
         if unknown := set(values) - set(allowed):
             raise UsageError(f"{params_file}: chapter {name} has no parameter(s) "
                              f"{', '.join(sorted(unknown))}; allowed: {', '.join(allowed)}")
@@ -50,7 +52,8 @@ BUILD_KEYS = ("figures_dir", "train_missing")  # parameters the build sets, not 
 def book_parameters(notebook: Path, figures_dir: Path, variant: bool) -> dict:
     """What the build itself tells each chapter that declares it: where figure files go, and
     whether missing runs may be trained. The published book only reads the committed records;
-    a variant book (``--params``) trains what its parameters add."""
+    in a variant book (``--params``) the pages it names train what their parameters add,
+    the others read the committed records as the published book does."""
     import papermill
     declared = papermill.inspect_notebook(str(notebook))
     given = {"figures_dir": str(figures_dir), "train_missing": variant}
@@ -85,7 +88,7 @@ def inputs_digest(params: dict[str, dict]) -> str:
     """What an executed book depends on: its parameters, the sources, the library and the
     published data. The PDF reuses the executed chapters while this is unchanged."""
     h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    files = [paths.ROOT / n for n in SOURCES]
+    files = [paths.ROOT / n for n in SOURCES] + [paths.ROOT / "intro.ipynb"]
     for folder in ("_ext", "_static", "chapters", "src/lrsweep", "data/runs", "data/bench"):
         files += sorted(p for p in (paths.ROOT / folder).rglob("*") if p.is_file()
                         and "__pycache__" not in p.parts)
@@ -109,8 +112,8 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
     for nb in chapters():
         print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
         mine = params.get(nb.stem, {})
-        given = book_parameters(nb, dest / "figures", variant=bool(params))
-        execute(nb, dest / "chapters" / nb.name, {**given, **mine}, overridden=bool(mine))
+        given = book_parameters(nb, dest / "figures", variant=nb.stem in params)
+        execute(nb, dest / nb.relative_to(paths.ROOT), {**given, **mine}, overridden=bool(mine))
     # the commit the chapters' pages name (the cite page's BibTeX); the PDF names it too
     commit = provenance.git_state()["commit"] or "unknown"
     (dest / STAMP).write_text(json.dumps({"inputs": digest, "commit": commit}) + "\n")
@@ -139,8 +142,10 @@ def render(src: Path, out: Path, builder: str = "html", strict: bool = True,
     folder, or None when the build failed."""
     jb = Path(sys.executable).with_name("jupyter-book")
     # jupyter-book writes to <path-output>/_build/<builder>; keep everything under `out`
+    # --all: a fresh Sphinx environment, so labels of pages changed since the last build
+    # (a figure moved to another chapter) cannot linger as duplicates
     cmd = [str(jb), "build", str(src), "--path-output", str(out / "jb"), "--keep-going",
-           "--builder", builder]
+           "--builder", builder, "--all"]
     if config is not None:
         cmd += ["--config", str(config)]
     if strict:

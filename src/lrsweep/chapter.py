@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from . import analysis, figures, optim, problems, report, study
@@ -25,14 +24,10 @@ def _epoch_lrs(cell: pd.DataFrame) -> list[float]:
     return sorted({best, *near, *([default] if default in lrs else [])})
 
 
-def _saved(name: str, fig: plt.Figure, figures_dir) -> plt.Figure:
-    figures.save(fig, name, figures_dir)  # the files behind the download links
-    plt.close(fig)  # glued below; closed so the cell does not show it a second time
-    return fig
-
-
-def _downloads(name: str) -> str:
-    links = ", ".join(f"{{download}}`{ext.upper()} <../figures/{name}.{ext}>`" for ext in figures.FORMATS)
+def downloads(name: str, figures_url: str = "../figures") -> str:
+    """The download links under a figure (``figures_url``: the book's figures folder as the
+    page sees it)."""
+    links = ", ".join(f"{{download}}`{ext.upper()} <{figures_url}/{name}.{ext}>`" for ext in figures.FORMATS)
     return f"Download {{numref}}`{name}`: {links}."
 
 
@@ -54,10 +49,10 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
     values[k("summary_table")] = report.summary_table(summary)
     slug = problem.replace("_", "-")  # docutils ids have no underscores
     lr_fig, epoch_fig = f"fig-{slug}-lr", f"fig-{slug}-epochs"
-    values[k("fig_lr")] = _saved(lr_fig, figures.accuracy_vs_lr(
+    values[k("fig_lr")] = figures.saved(lr_fig, figures.accuracy_vs_lr(
         final, metrics=("test_acc", "test_loss")), figures_dir)
     chosen = {o: _epoch_lrs(final[final["optimizer"] == o]) for o in sorted(set(final["optimizer"]))}
-    values[k("fig_epochs")] = _saved(epoch_fig, figures.curves_over_epochs(table, problem, chosen),
+    values[k("fig_epochs")] = figures.saved(epoch_fig, figures.curves_over_epochs(table, problem, chosen),
                                      figures_dir)
     g = lambda key: f"{{glue:text}}`{k(key)}`"  # noqa: E731
     sentences = []
@@ -84,7 +79,7 @@ accuracy without diverging (both counted at chance accuracy, and left out of the
 dashed line: the default learning rate.
 ```
 
-{_downloads(lr_fig)}
+{downloads(lr_fig)}
 
 ```{{glue:figure}} {k("fig_epochs")}
 :name: {epoch_fig}
@@ -94,7 +89,7 @@ decade either side of it and the default, per optimizer (mean over seeds). A lea
 that is too small rises slowly; one that is too large rises fast, then stalls or falls.
 ```
 
-{_downloads(epoch_fig)}
+{downloads(epoch_fig)}
 
 ```{{glue:}} {k("summary_table")}
 ```
@@ -102,22 +97,43 @@ that is too small rises slowly; one that is too large rises fast, then stalls or
     return text, values
 
 
+def pending(problem: str, now: study.Progress) -> str:
+    """The section of a problem whose study is still running, in place of its results."""
+    return f"""
+## {problem}: {problems.get(problem).description}
+
+The study of {problem} is still running: {now.done} of the {now.planned} runs of its stage
+{now.stage} are stored. `python -m lrsweep study {problem}` trains the rest (resuming where
+it stopped); this section shows the results once the book is built again.
+"""
+
+
+def design(problems_: list[str], stage2_seeds: list[int] | None) -> str:
+    """The two-stage design in words, with each problem's stage-2 seed count."""
+    by_count: dict[int, list[str]] = {}
+    for p in problems_:
+        by_count.setdefault(len(stage2_seeds or study.stage2_seeds_of(p)), []).append(p)
+    seeds = " or ".join(f"{n}" + (f" ({', '.join(ps)})" if len(by_count) > 1 else "")
+                        for n, ps in by_count.items())
+    return (f"every learning rate of the grid is trained with one seed; the default and the "
+            f"{study.STAGE2_TOP} best by validation accuracy get {seeds} seeds")
+
+
 def run(problems_: list[str], results_dir=None, figures_dir=None, *, optimizers=None, lrs=None,
         epochs: int | None = None, stage2_seeds: list[int] | None = None,
         train_missing: bool = True) -> tuple[str, dict]:
     """Every problem's section (runs reused, the missing ones trained unless
-    ``train_missing`` is False), and the values to glue. None means as published
-    (``study``). The last problem's numbers are also glued without prefix, for the intro."""
+    ``train_missing`` is False, when a study still running gets a note instead), and the
+    values to glue. None means as published (``study``)."""
+    table, running = study.stored(problems_, results_dir, train_missing=train_missing,
+                                  optimizers=optimizers, lrs=lrs, epochs=epochs,
+                                  stage2_seeds=stage2_seeds)
     text, values = "", {}
     for p in problems_:
-        table = study.run(p, results_dir, optimizers=optimizers, lrs=lrs, epochs=epochs,
-                          stage2_seeds=stage2_seeds, train_missing=train_missing)
+        if p in running:
+            text += pending(p, running[p])
+            continue
         t, v = section(p, table, figures_dir)
         text, values = text + t, {**values, **v}
-    last = f"{problems_[-1]}__"
-    values.update({key[len(last):]: v for key, v in values.items()
-                   if key.startswith(last) and not key.startswith(f"{last}fig")})
-    n2 = len(stage2_seeds or study.stage2_seeds_of(problems_[-1]))
-    values["design"] = (f"every learning rate of the grid is trained with one seed; the default "
-                        f"and the {study.STAGE2_TOP} best by validation accuracy get {n2} seeds")
+    values["design"] = design(problems_, stage2_seeds)
     return text, values

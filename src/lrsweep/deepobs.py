@@ -16,9 +16,10 @@ from .errors import UsageError
 
 FILE = DataFile("deepobs-baselines/curves.csv.gz",
                 "sha256:5b09a98da0f26f1aac1316fdc538b171cb8d45502a49be23509d2e29e0da9876")
-OPTIMIZERS = {"AdamOptimizer": "adam", "MomentumOptimizer": "momentum_0.99",
+OPTIMIZERS = {"AdamOptimizer": "adam", "MomentumOptimizer": "momentum_0.99",  # MOMENTUM
               "GradientDescentOptimizer": "sgd"}
 GRID_SEED = 42
+MOMENTUM = 0.99  # DeepOBS's momentum baseline
 
 
 @functools.lru_cache(maxsize=1)

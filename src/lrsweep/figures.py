@@ -100,7 +100,7 @@ def regret_overview(rows: pd.DataFrame, label: str = "what") -> plt.Figure:
     """Regret with its interval per problem: a row per problem, a colour per optimizer, a
     marker per ``label`` (e.g. the default lr, one fixed lr); the dashed line is the
     verdict's tolerance. ``rows``: problem, optimizer, regret, lo, hi, n, ``label``."""
-    from .analysis import DELTA
+    from .analysis import DELTA, LEVEL
     style()
     d = _labelled(rows)
     probs = sorted(set(d["problem"]))
@@ -115,7 +115,7 @@ def regret_overview(rows: pd.DataFrame, label: str = "what") -> plt.Figure:
     ax.axvline(100 * DELTA, color="grey", ls="--", lw=1, label=f"tolerance {100 * DELTA:g} point")
     ax.set_yticks(range(len(probs)), probs)
     ax.invert_yaxis()
-    ax.set(xlabel="regret (test accuracy points), 95% interval")
+    ax.set(xlabel=f"regret (test accuracy points), {LEVEL:.0%} interval")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", frameon=False)
     return fig
 
@@ -158,6 +158,14 @@ def save(fig: plt.Figure, name: str, directory: str | Path | None = None) -> lis
             fig.savefig(path, dpi=200, bbox_inches="tight", metadata=_NO_DATE[ext])
             written.append(path)
     return written
+
+
+def saved(name: str, fig: plt.Figure, directory: str | Path | None = None) -> plt.Figure:
+    """``fig``, saved as the files behind its download links and closed, to be glued (a
+    chapter cell then does not show it a second time)."""
+    save(fig, name, directory)
+    plt.close(fig)
+    return fig
 
 
 def deepobs_overlay(matched: pd.DataFrame) -> plt.Figure:

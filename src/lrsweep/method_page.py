@@ -105,25 +105,3 @@ def drift_table():
                                 "best lr, epoch 10": ("lr_start", report.fmt_lr),
                                 "best lr, epoch 100": ("lr_end", report.fmt_lr),
                                 "change (decades)": ("decades", "{:+.1f}")})
-
-
-def faithfulness(results_dir=None) -> tuple[dict, object]:
-    """Our Adam test-accuracy curves against DeepOBS's at shared lrs and epochs (epoch 0
-    excluded): the mean absolute difference, what it rests on, and the overlay figure."""
-    from . import figures, paths, records
-    table = records.tidy(records.load_all(paths.runs_dir(results_dir)))
-    matched = deepobs.matched(table[table["problem"].isin(deepobs.load()["problem"].unique())],
-                              deepobs.load())
-    matched = matched[matched["epoch"] > 0]
-    if matched.empty:  # the page still builds, and says so
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(5, 1.5))
-        ax.text(0.5, 0.5, "no runs on DeepOBS's problems in this record store", ha="center")
-        ax.set_axis_off()
-        return {"faith_mad": "n/a", "faith_pairs": "0", "faith_problems": "no problem yet",
-                "faith_lrs": "none"}, fig
-    mad = (matched["test_acc_ours"] - matched["test_acc_deepobs"]).abs().mean()
-    values = {"faith_mad": f"{100 * mad:.1f}", "faith_pairs": f"{len(matched):,}",
-              "faith_problems": ", ".join(sorted(set(matched["problem"]))),
-              "faith_lrs": ", ".join(report.fmt_lr(x) for x in sorted(set(matched["lr"])))}
-    return values, figures.deepobs_overlay(matched)

@@ -29,7 +29,8 @@ def fmt_pp(x: float, half_width: float | None = None) -> str:
     (``half_width``, as a fraction) supports."""
     if x is None or math.isnan(x):
         return "n/a"
-    return f"{100 * x:+.{_decimals(half_width)}f} pp"
+    d = _decimals(half_width)
+    return f"{round(100 * x, d) + 0.0:+.{d}f} pp"  # + 0.0: no "-0.0" for a tiny negative
 
 
 def fmt_ci(lo: float, hi: float) -> str:

@@ -8,6 +8,7 @@ None means "as published"), so prose, code and records cannot drift apart.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -27,6 +28,7 @@ STAGE2_TOP = 2
 CHAPTERS = {"mnist": ("mnist_logreg", "mnist_mlp"),
             "fmnist": ("fmnist_logreg", "fmnist_mlp", "fmnist_2c2d"),
             "cifar10": ("cifar10_3c3d",)}
+PROBLEMS = tuple(p for ps in CHAPTERS.values() for p in ps)  # the book's, in chapter order
 
 
 def budget(problem: str) -> int:
@@ -49,17 +51,68 @@ def stage2_lrs(stage1: pd.DataFrame, optimizer: str) -> list[float]:
     return sorted({optim.get(optimizer).default_lr, *map(float, top)})
 
 
+class Progress(NamedTuple):
+    """How far the study of one problem is: ``done`` of ``planned`` runs stored in ``stage``
+    (stage 2 is planned only once stage 1 is complete)."""
+    stage: int
+    done: int
+    planned: int
+
+    @property
+    def complete(self) -> bool:
+        return self.stage == 2 and self.done == self.planned
+
+
+def _stage1(problem, optimizers, lrs, epochs):
+    from .sweep import SweepSpec  # it validates every input (a papermill string is refused)
+    return SweepSpec([problem], optimizers or OPTIMIZERS, lrs or GRID, STAGE1_SEEDS,
+                     epochs or budget(problem))
+
+
+def _stage2(problem, stage1, stage1_table, stage2_seeds):
+    from .sweep import SweepSpec
+    seeds = stage2_seeds or stage2_seeds_of(problem)
+    return [SweepSpec([problem], [o], stage2_lrs(stage1_table, o), seeds, stage1.epochs)
+            for o in stage1.optimizers]
+
+
+def progress(problem: str, results_dir: str | Path | None = None, *, optimizers=None, lrs=None,
+             epochs: int | None = None, stage2_seeds: list[int] | None = None) -> Progress:
+    """How many runs of the study (None: as published) the store holds; trains nothing."""
+    from . import records
+    from .paths import runs_dir
+    from .sweep import plan
+    store = runs_dir(results_dir)
+    stage1 = _stage1(problem, optimizers, lrs, epochs)
+    done, todo = plan([stage1], store)
+    if todo:
+        return Progress(1, len(done), len(done) + len(todo))
+    stage2 = _stage2(problem, stage1, records.tidy(done, stage1.epochs), stage2_seeds)
+    done, todo = plan(stage2 + [stage1], store)
+    return Progress(2, len(done), len(done) + len(todo))
+
+
 def run(problem: str, results_dir: str | Path | None = None, *, optimizers=None, lrs=None,
         epochs: int | None = None, stage2_seeds: list[int] | None = None,
         train_missing: bool = True, **sweep_options) -> pd.DataFrame:
     """Both stages for one problem; every design argument left at None is as published.
     Returns the tidy table of every run the study uses."""
-    from .sweep import SweepSpec, run_sweep
-    epochs = epochs or budget(problem)
-    seeds2 = stage2_seeds or stage2_seeds_of(problem)
-    # SweepSpec validates every input (a papermill string instead of a list is refused)
-    stage1 = SweepSpec([problem], optimizers or OPTIMIZERS, lrs or GRID, STAGE1_SEEDS, epochs)
+    from .sweep import run_sweep
+    stage1 = _stage1(problem, optimizers, lrs, epochs)
     stage1_table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
-    stage2 = [SweepSpec([problem], [o], stage2_lrs(stage1_table, o), seeds2, epochs)
-              for o in stage1.optimizers]
+    stage2 = _stage2(problem, stage1, stage1_table, stage2_seeds)
     return run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)
+
+
+def stored(problems_: list[str], results_dir: str | Path | None = None, *,
+           train_missing: bool = True, **design) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
+    """The tidy table of every problem whose study is complete (missing runs trained first
+    when ``train_missing``), and the progress of those still running (a published build
+    reports a study in progress rather than training it)."""
+    tables, pending = [], {}
+    for p in problems_:
+        if not train_missing and not (now := progress(p, results_dir, **design)).complete:
+            pending[p] = now
+            continue
+        tables.append(run(p, results_dir, train_missing=train_missing, **design))
+    return (pd.concat(tables, ignore_index=True) if tables else None), pending

@@ -1,0 +1,135 @@
+"""The answer across problems, for the first page: one table of every problem and optimizer,
+an overview figure, and the plain answer in two sentences. The sentences are worded by
+rules fixed before the study's results were read (``plain_answer``), so the page says what
+the records say, for the published study or for any rerun.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import analysis, optim, report, study
+
+# Two optimizers' median basin widths at most one grid step (half a decade) apart are "about
+# the same": basins are counted in grid steps, so one step is the least the grid resolves.
+SAME_BASIN = 0.5
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _problems_phrase(n: int, total: int, names: list[str]) -> str:
+    return f"{n} of {total} problem{'s' if total != 1 else ''} ({_names(names)})"
+
+
+def verdict_sentence(summary: pd.DataFrame, optimizer: str = "adam") -> str:
+    """The verdicts on ``optimizer``'s default lr (the rule of ``analysis.verdict``),
+    counted over the problems and naming them."""
+    ref = summary[summary["optimizer"] == optimizer]
+    spec = optim.get(optimizer)
+    total = len(ref)
+    if total == 0:
+        return f"No problem of this study has all its runs yet, so there is no answer for {spec.label}."
+    by = {v: list(ref.loc[ref["verdict"] == v, "problem"]) for v in analysis.VERDICTS}
+    enough, tune, open_ = by["default is enough"], by["tune the lr"], by["undecided"]
+    tol = f"{100 * analysis.DELTA:g} point"
+    parts = []
+    if enough:
+        parts.append(f"on {_problems_phrase(len(enough), total, enough)}, keeping "
+                     f"{spec.label}'s learning rate at its default {spec.default_lr:g} cost less "
+                     f"than {tol} of test accuracy (the whole {analysis.LEVEL:.0%} interval of the "
+                     f"loss lies below {tol})")
+    if tune:
+        parts.append(f"on {_problems_phrase(len(tune), total, tune)}, tuning it gained more "
+                     f"than {tol}")
+    if open_:
+        parts.append(f"on {_problems_phrase(len(open_), total, open_)}, the seeds cannot tell "
+                     f"whether the default loses more than {tol}")
+    first = "; ".join(parts)
+    return first[0].upper() + first[1:] + "."
+
+
+def basin_sentence(summary: pd.DataFrame, optimizer: str = "adam", other: str = "sgd_momentum") -> str:
+    """The median basin width (decades of lr within 1 point of the best) of two optimizers
+    compared: more or less influential only when they differ by more than ``SAME_BASIN``."""
+    if summary.empty:
+        return ""
+    basins = summary.groupby("optimizer")["basin_10"].median()
+    if optimizer not in basins or other not in basins:
+        return ""
+    a, b = basins[optimizer], basins[other]
+    how = ("about as influential as" if abs(a - b) <= SAME_BASIN
+           else "less influential than" if a > b else "more influential than")
+    spec, them = optim.get(optimizer).label, optim.get(other).label
+    return (f"The learning rates within {100 * analysis.DELTA:g} point of the best span a median "
+            f"of {a:.1f} decades for {spec} and {b:.1f} for {them}, so {spec}'s learning rate is "
+            f"{how} {them}'s.")
+
+
+def plain_answer(summary: pd.DataFrame) -> str:
+    """Two sentences: the verdicts on Adam's default, and Adam's basin against SGD-momentum's."""
+    return " ".join(s for s in (verdict_sentence(summary), basin_sentence(summary)) if s)
+
+
+def overview_rows(final: pd.DataFrame, reference: str = "adam") -> pd.DataFrame:
+    """The regrets the overview figure shows: ``reference``'s default lr, and for every
+    optimizer the one lr chosen on the other tasks (leave-one-task-out, when there are
+    several) - the fair comparison, since it asks each optimizer the same question."""
+    rows = analysis.fixed_lr_table(final)
+    keep = (rows["choice"] == "leave-one-task-out") | (
+        (rows["choice"] == "library default") & (rows["optimizer"] == reference))
+    rows = rows[keep].copy()
+    rows["what"] = np.where(rows["choice"] == "library default",
+                            [f"default {optim.get(reference).default_lr:g}"] * len(rows), "one lr for all tasks")
+    return rows
+
+
+def pending_note(running: dict[str, study.Progress]) -> str:
+    if not running:
+        return "Every problem of this study has all its runs."
+    return ("Still running, so not in the table yet: " + "; ".join(
+        f"{p} ({now.done} of {now.planned} runs of stage {now.stage})" for p, now in running.items()) + ".")
+
+
+def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *, optimizers=None,
+        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
+    """The first page's answer as MyST text, and the values it glues. ``problems_`` None:
+    every problem of the published study; other design arguments as in ``study.run``."""
+    from . import chapter, figures
+    problems_ = problems_ or list(study.PROBLEMS)
+    table, running = study.stored(problems_, results_dir, train_missing=train_missing,
+                                  optimizers=optimizers, lrs=lrs, epochs=epochs,
+                                  stage2_seeds=stage2_seeds)
+    values = {"pending_note": pending_note(running)}
+    if table is None:
+        values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
+        return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values
+    final = analysis.final_epoch(table)
+    summary = analysis.summary(final)
+    values.update(plain_answer=plain_answer(summary), answer_table=report.summary_table(summary),
+                  level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
+                  fig_overview=figures.saved("fig-overview", figures.regret_overview(
+                      overview_rows(final)), figures_dir))
+    return f"""{{glue:text}}`plain_answer`
+
+```{{glue:}} answer_table
+```
+
+Per problem and optimizer: the learning rate tuned on validation, test accuracy at the
+library's default learning rate and tuned, the regret of the default (tuned minus default,
+in accuracy points) with its {{glue:text}}`level` interval and the seeds behind it (n), the
+decades of learning rate within {{glue:text}}`delta` point of the best, and the verdict
+([Method](chapters/method)). {{glue:text}}`pending_note`
+
+```{{glue:figure}} fig_overview
+:name: fig-overview
+
+Regret per problem (test accuracy points lost against tuning the learning rate, with its
+{{glue:text}}`level` interval): of Adam at its default, and of each optimizer at one
+learning rate for all problems, chosen on the other problems (leave-one-task-out). Left of
+the dashed line, the loss is within the verdict's tolerance of {{glue:text}}`delta` point.
+```
+
+{chapter.downloads("fig-overview", "figures")}
+""", values

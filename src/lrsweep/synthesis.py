@@ -1,0 +1,211 @@
+"""The synthesis chapter: the answer across problems, asked fairly of both optimizers. Basin
+widths at three tolerances, one lr for every task (leave-one-task-out), the coarse grids,
+the best lr against the epoch budget, and a recommendation worded by a rule fixed before
+the results were read (``recommendation``).
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import analysis, optim, report, study
+
+
+def basin_table(summary: pd.DataFrame) -> report.Table:
+    cols = {"problem": ("problem", "{}"), "optimizer": ("optimizer", lambda o: optim.get(o).label)}
+    for d in analysis.BASIN_DELTAS:
+        cols[f"decades within {100 * d:g} pt"] = (f"basin_{round(d * 1000)}", "{:.1f}")
+    return report.table(summary, cols)
+
+
+def _regret_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.assign(
+        regret_shown=[report.fmt_pp(r, (hi - lo) / 2) for r, lo, hi in zip(rows["regret"], rows["lo"], rows["hi"])],
+        ci=[report.fmt_ci(lo, hi) for lo, hi in zip(rows["lo"], rows["hi"])])
+
+
+def regret_table(rows: pd.DataFrame, how: str) -> report.Table:
+    """Rows of ``analysis.fixed_lr_table`` or ``grid_table``: the lr chosen ``how`` (a
+    column), its regret with interval and n."""
+    return report.table(_regret_columns(rows), {
+        "optimizer": ("optimizer", lambda o: optim.get(o).label), "problem": ("problem", "{}"),
+        how: (how, "{}"), "lr": ("lr", lambda x: "none on the grid" if x is None or math.isnan(x) else report.fmt_lr(x)),
+        "regret": ("regret_shown", "{}"), f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
+
+
+def within_tolerance(rows: pd.DataFrame) -> bool:
+    """Whether every regret interval's upper end is below the verdict's tolerance (an lr
+    with one seed has no interval, so it cannot be shown to be within)."""
+    return bool(len(rows)) and bool((rows["hi"] < analysis.DELTA).all())
+
+
+def recommendation(final: pd.DataFrame, optimizer: str = "adam") -> str:
+    """The cheapest way to set ``optimizer``'s lr that stayed within the tolerance on every
+    problem, from the library default (1 run) through the coarse grids by their size; or
+    that none did, so the lr must be tuned over a full grid."""
+    cell = final[final["optimizer"] == optimizer]
+    spec = optim.get(optimizer)
+    tol = f"{100 * analysis.DELTA:g} point"
+    options = [(1, f"its default {spec.default_lr:g}",
+                analysis.summary(cell).rename(columns={"regret_hi": "hi"}))]
+    grids = analysis.grid_table(cell)
+    for name, grid in sorted(analysis.COARSE_GRIDS.items(), key=lambda kv: len(kv[1])):
+        options.append((len(grid), f"choosing on validation among {', '.join(report.fmt_lr(x) for x in grid)}",
+                        grids[grids["grid"] == name]))
+    n = cell["problem"].nunique()
+    for runs, what, rows in options:
+        if within_tolerance(rows):
+            return (f"For {spec.label}, {what} ({runs} training run{'s' if runs > 1 else ''} per "
+                    f"seed) lost less than {tol} against tuning on every one of the {n} problems, "
+                    f"the whole {analysis.LEVEL:.0%} interval included; it is the cheapest choice "
+                    "here that did.")
+    return (f"For {spec.label}, neither its default nor any of the coarse grids stayed within "
+            f"{tol} of tuning on every one of the {n} problems (with the whole "
+            f"{analysis.LEVEL:.0%} interval): tune its learning rate over a half-decade grid.")
+
+
+def budget_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The tuned lr at every epoch budget, and how far it moved over the second half of
+    the budget (decades), per problem and optimizer."""
+    by = analysis.tuned_by_budget(table)
+    out = []
+    for (prob, opt), sub in by.groupby(["problem", "optimizer"]):
+        end = int(sub["epoch"].max())
+        half = sub[sub["epoch"] == max(1, end // 2)]["tuned_lr"].iloc[0]
+        last = sub[sub["epoch"] == end]["tuned_lr"].iloc[0]
+        out.append(dict(problem=prob, optimizer=opt, half=end // 2 or 1, end=end, lr_half=half,
+                        lr_end=last, decades=math.log10(last / half)))
+    return pd.DataFrame(out)
+
+
+def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *, optimizers=None,
+        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
+    """The synthesis as MyST text, and the values it glues. ``problems_`` None: every
+    problem of the published study whose runs are all stored."""
+    from . import answer, chapter, deepobs, figures
+    problems_ = problems_ or list(study.PROBLEMS)
+    table, running = study.stored(problems_, results_dir, train_missing=train_missing,
+                                  optimizers=optimizers, lrs=lrs, epochs=epochs,
+                                  stage2_seeds=stage2_seeds)
+    values = {"pending_note": answer.pending_note(running), "level": f"{analysis.LEVEL:.0%}",
+              "delta": f"{100 * analysis.DELTA:g}", "n_problems": str(len(problems_) - len(running)),
+              "plain_answer": answer.plain_answer(pd.DataFrame(columns=["optimizer"]))}
+    if table is None:
+        return "", values  # the page head says so (plain_answer)
+    final = analysis.final_epoch(table)
+    summary = analysis.summary(final)
+    fixed = analysis.fixed_lr_table(final)
+    grids = analysis.grid_table(final)
+    budget = budget_rows(table)
+    theirs = deepobs.best_lr_by_epoch(deepobs.load())
+    values.update(
+        basin_table=basin_table(summary),
+        fixed_table=regret_table(fixed, "choice"),
+        grid_table=regret_table(grids, "grid"),
+        budget_table=report.table(budget, {
+            "problem": ("problem", "{}"), "optimizer": ("optimizer", lambda o: optim.get(o).label),
+            "tuned lr, half the budget": ("lr_half", report.fmt_lr), "epochs": ("half", "{}"),
+            "tuned lr, full budget": ("lr_end", report.fmt_lr), "budget": ("end", "{}"),
+            "change (decades)": ("decades", "{:+.1f}")}),
+        budget_max_drift=f"{budget['decades'].abs().max():.1f}",
+        fig_fixed=figures.saved("fig-fixed-lr", figures.regret_overview(fixed, label="choice"), figures_dir),
+        fig_budget=figures.saved("fig-best-lr-budget", figures.best_lr_by_budget(
+            analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
+        **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
+        plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
+        adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())))
+    optimizers_ = sorted(set(final["optimizer"]))
+    recommendations = " ".join(f"{{glue:text}}`{o}_recommendation`" for o in optimizers_)
+    return f"""The distance from one arbitrary learning rate says little about an optimizer: SGD with
+momentum at Adam's {{glue:text}}`adam_default_lr` is simply at the wrong place. The fair questions are how wide the
+range of good learning rates is, how much one learning rate for every problem loses, and
+how much a coarse grid loses. Each is answered below with the rules of the
+[Method](method): learning rates are chosen on validation, losses are measured on test,
+and every interval is a simultaneous {{glue:text}}`level` interval with the seeds behind it
+(n).
+
+## How wide is the good range?
+
+The basin of an optimizer on a problem is the span of learning rates, in decades, around
+its best whose mean test accuracy stays within a tolerance of the best. A wide basin means
+the learning rate matters little; the grid's step of half a decade is the least it resolves.
+
+```{{glue:}} basin_table
+```
+
+## One learning rate for every problem
+
+If the learning rate could be dropped from tuning, one value would serve every problem. For
+each optimizer and each problem, the value is chosen on the *other* problems (the learning
+rate with the least mean validation loss against their best, leave-one-task-out) and its
+regret is measured on the problem left out; Adam's library default is shown beside it.
+
+```{{glue:}} fixed_table
+```
+
+```{{glue:figure}} fig_fixed
+:name: fig-fixed-lr
+
+Regret of one learning rate for every problem (test accuracy points against tuning, with
+its {{glue:text}}`level` interval), chosen on the other problems or left at the library
+default, per optimizer. Left of the dashed line, the loss is within the verdict's
+tolerance of {{glue:text}}`delta` point.
+```
+
+{chapter.downloads("fig-fixed-lr")}
+
+## The coarse grids
+
+The thread suggests trying four decades, or "0.001 and 0.0001". Here each grid picks its
+learning rate on validation (mean over the seeds each point has), and the regret of that
+pick is measured on test. A pick with one seed has no interval: stage 2 did not find it
+promising enough to add seeds.
+
+```{{glue:}} grid_table
+```
+
+## What the budget does to the best learning rate
+
+```{{glue:figure}} fig_budget
+:name: fig-best-lr-budget
+
+The tuned learning rate against the epoch budget (log scales): ours chosen on validation
+among the finalists at each epoch, and DeepOBS's chosen on test over its {{glue:text}}`deepobs_epochs`-epoch curves,
+on the problems both have.
+```
+
+{chapter.downloads("fig-best-lr-budget")}
+
+Over the second half of each budget, our tuned learning rate moved by at most
+{{glue:text}}`budget_max_drift` decades:
+
+```{{glue:}} budget_table
+```
+
+## What to do
+
+{recommendations}
+
+These hold for the problems, budgets and constant learning rate of this study (see the
+limits in the [Method](method)); a longer budget or a schedule can move the best learning
+rate, as the figure above shows for DeepOBS's {{glue:text}}`deepobs_epochs` epochs.
+
+## Against the literature
+
+Kingma and Ba {{cite:p}}`kingma2015adam` proposed {{glue:text}}`adam_default_lr` as a good default for the problems
+they tested; the verdicts above say on which of ours it stays within the tolerance.
+Wilson et al. {{cite:p}}`wilson2017marginal` found that tuned SGD with momentum generalised
+better than adaptive methods on their tasks, and Choi et al. {{cite:p}}`choi2019empirical`
+that such comparisons turn on how each optimizer is tuned: with enough tuning, adaptive
+methods did not lose to momentum. Both are about tuned optimizers; the chapters' tables give
+each optimizer's tuned accuracy on our problems. Sivaprasad et al.
+{{cite:p}}`sivaprasad2020optimizer` measured how easy an optimizer is to tune and found Adam
+the most practical under a small tuning budget, and Schmidt et al.
+{{cite:p}}`schmidt2021descending` that no optimizer wins everywhere, while trying several at
+their defaults did about as well as tuning one. Our version of the ease-of-tuning question
+is the basin width: {{glue:text}}`basin_sentence` Loshchilov and Hutter
+{{cite:p}}`loshchilov2019decoupled` showed that with L2 regularisation inside Adam the best
+learning rate and the regularisation strength are coupled; cifar10_3c3d has such an L2 term
+(DeepOBS's), so its best learning rate belongs to that regularisation.
+""", values

@@ -1,0 +1,45 @@
+"""The first page's plain answer: its wording follows the verdicts and the basin widths,
+by the rules fixed before the study's results were read."""
+import pandas as pd
+
+from lrsweep import answer, chapter
+
+
+def summary(rows):
+    """Summary rows from (problem, optimizer, verdict, basin_10)."""
+    return pd.DataFrame([dict(problem=p, optimizer=o, verdict=v, basin_10=b) for p, o, v, b in rows])
+
+
+def test_plain_answer_counts_each_verdict_and_names_its_problems():
+    s = summary([("a", "adam", "default is enough", 1.0), ("b", "adam", "tune the lr", 1.0),
+                 ("c", "adam", "default is enough", 1.5), ("d", "adam", "undecided", 0.5)]
+                + [(p, "sgd_momentum", "tune the lr", 1.0) for p in "abcd"])
+    text = answer.plain_answer(s)
+    assert text.startswith("On 2 of 4 problems (a and c), keeping Adam's learning rate at its default 0.001")
+    assert "on 1 of 4 problems (b), tuning it gained more than 1 point" in text
+    assert "on 1 of 4 problems (d), the seeds cannot tell" in text
+    # medians 1.0 and 1.0 decades: within one grid step, "about as influential"
+    assert "median of 1.0 decades for Adam and 1.0 for SGD-momentum" in text
+    assert "about as influential as SGD-momentum's" in text
+    assert text.count(".") >= 2 and "SGD-momentum's." in text
+
+
+def test_plain_answer_compares_basins_only_beyond_one_grid_step():
+    wide = summary([("a", "adam", "tune the lr", 2.0), ("a", "sgd_momentum", "tune the lr", 1.5)])
+    assert "about as influential" in answer.plain_answer(wide)  # 0.5 decades apart: not less
+    wider = summary([("a", "adam", "tune the lr", 2.5), ("a", "sgd_momentum", "tune the lr", 1.5)])
+    assert "less influential than" in answer.plain_answer(wider)
+    narrower = summary([("a", "adam", "tune the lr", 0.5), ("a", "sgd_momentum", "tune the lr", 1.5)])
+    assert "more influential than" in answer.plain_answer(narrower)
+    assert "Still running" not in answer.pending_note({})
+
+
+def test_plain_answer_without_results_says_so():
+    assert "No problem of this study has all its runs" in answer.plain_answer(
+        pd.DataFrame(columns=["optimizer"]))
+
+
+def test_design_sentence_names_each_seed_count():
+    assert chapter.design(["mnist_logreg"], [0, 1]).endswith("get 2 seeds")
+    text = chapter.design(["fmnist_mlp", "fmnist_2c2d"], None)
+    assert text.endswith("get 5 (fmnist_mlp) or 3 (fmnist_2c2d) seeds")
