@@ -134,11 +134,14 @@ def test_pdf_from_the_same_execution(built, workdir):
         assert numbers[key] in text, key
     # every figure caption, numbered as in the HTML
     numbers = []
-    for start in ("Regret per problem", "Test accuracy of Adam over the epochs, ours",
-                  "mnist_logreg: test accuracy (top)", "mnist_logreg: test accuracy over the epochs"):
+    for start in ("Regret per problem", "mnist_logreg: test accuracy (top)",
+                  "mnist_logreg: test accuracy over the epochs",
+                  "Test accuracy of Adam over the epochs, ours"):  # intro, mnist, ..., deepobs
         [n] = re.findall(rf"Fig\. (\d+): {re.escape(start)}", text)
         numbers.append(int(n))
-    assert numbers == [1, 2, 3, 4]  # numbered through the book, in page order, as in the HTML
+    # numbered through the book, in page order, as in the HTML (the chapters between mnist
+    # and deepobs read the published records, whose figures depend on the study's progress)
+    assert numbers[:3] == [1, 2, 3] and numbers[3] > 3
     assert "Built from commit " + provenance.git_state()["commit"] in text
     assert "Adam: a method for stochastic optimization" in text and "DeepOBS" in text
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths, records, report
+from . import paths, records, report, study
 
 
 def load_bench(path: str | Path) -> dict:
@@ -23,13 +23,16 @@ def study_numbers(results_dir: str | Path | None = None) -> dict[str, str]:
 
 def cost_table(results_dir: str | Path | None = None):
     """Training hours (summed wall time of the records: runs went in parallel) and runs,
-    per problem and optimizer, with the budget each was trained for."""
-    rows = [{"problem": r["config"]["problem"], "optimizer": r["config"]["optimizer"],
+    per chapter, problem and optimizer, with the budget each was trained for."""
+    chapter_of = {p: c for c, ps in study.CHAPTERS.items() for p in ps}
+    rows = [{"chapter": chapter_of.get(r["config"]["problem"], "none"),
+             "problem": r["config"]["problem"], "optimizer": r["config"]["optimizer"],
              "budget": r["budget"], "hours": r["wall_time_s"] / 3600}
             for r in records.load_all(paths.runs_dir(results_dir))]
-    cost = (pd.DataFrame(rows).groupby(["problem", "optimizer", "budget"], as_index=False)
+    cost = (pd.DataFrame(rows).groupby(["chapter", "problem", "optimizer", "budget"], as_index=False)
             .agg(runs=("hours", "size"), hours=("hours", "sum")))
-    return report.table(cost, {"problem": ("problem", "{}"), "optimizer": ("optimizer", "{}"),
+    return report.table(cost, {"chapter": ("chapter", "{}"), "problem": ("problem", "{}"),
+                               "optimizer": ("optimizer", "{}"),
                                "epochs asked": ("budget", "{}"), "runs": ("runs", "{:,}"),
                                "training hours": ("hours", "{:.2f}")})
 
