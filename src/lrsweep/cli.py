@@ -103,6 +103,18 @@ def cmd_study(args) -> int:
     return 0
 
 
+def cmd_design(args) -> int:
+    from . import design
+    from .sweep import run_sweep
+    specs = design.specs(args.problem, args.optimizer, args.n, args.epochs, seed=args.seed)
+    table = run_sweep(specs, args.results, executor=args.executor, workers=args.workers,
+                      quiet=args.quiet)
+    if not args.quiet:
+        print(f"{table.run_id.nunique()} runs of the {args.optimizer} design on {args.problem} "
+              f"in {args.results}")
+    return 0
+
+
 def cmd_results(args) -> int:
     from . import records
     if not Path(args.dir).is_dir():
@@ -171,6 +183,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("design", help="run (or resume) a Sobol design over an optimizer's "
+                       "hyperparameters (lr, betas, eps or momentum, batch size)")
+    p.add_argument("problem")
+    p.add_argument("--optimizer", default="adam")
+    p.add_argument("--n", type=int, required=True, help="points (a power of 2)")
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0, help="scrambles the Sobol sequence")
+    p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
+                   help="record store (default: the published runs, data/runs)")
+    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_design)
 
     p = sub.add_parser("results", help="print the tidy table of a record store")
     p.add_argument("dir", nargs="?", type=Path, default=paths.PUBLISHED_RUNS)

@@ -1,0 +1,61 @@
+"""Space-filling designs over an optimizer's hyperparameters: scrambled Sobol points
+(``scipy.stats.qmc``) in a box, log-scaled where the hyperparameter spans decades. Each
+point becomes a one-run ``SweepSpec``, so a design is trained, stored and resumed like any
+sweep (``run_sweep`` takes the list)."""
+from __future__ import annotations
+
+import math
+
+from scipy.stats import qmc
+
+from . import optim
+from .errors import UsageError
+from .spec import SweepSpec, integer_at_least
+
+# Per optimizer: name -> (scale, low, high). "log": log-uniform; "linear": uniform;
+# "complement-log": 1 - x is log-uniform (beta2 near 1); "power-of-2": an integer 2**k.
+SPACES: dict[str, dict[str, tuple[str, float, float]]] = {
+    "adam": {"lr": ("log", 1e-5, 1e-1), "beta1": ("linear", 0.0, 0.99),
+             "beta2": ("complement-log", 1e-4, 1e-1),  # beta2 from 0.9 to 0.9999
+             "eps": ("log", 1e-10, 1e-4),               # Keras' 1e-7 and PyTorch's 1e-8 inside
+             "batch_size": ("power-of-2", 32, 1024)},
+    "sgd_momentum": {"lr": ("log", 1e-4, 3.16), "momentum": ("linear", 0.0, 0.99),
+                     "batch_size": ("power-of-2", 32, 1024)},
+}
+
+
+def _value(scale: str, low: float, high: float, u: float) -> float | int:
+    if scale == "linear":
+        return low + u * (high - low)
+    if scale == "power-of-2":
+        k_lo, k_hi = math.log2(low), math.log2(high)
+        return int(2 ** min(k_hi, math.floor(k_lo + u * (k_hi - k_lo + 1))))
+    x = 10 ** (math.log10(low) + u * (math.log10(high) - math.log10(low)))
+    return 1 - x if scale == "complement-log" else x
+
+
+def points(optimizer: str, n: int, seed: int = 0) -> list[dict]:
+    """``n`` Sobol points (a power of 2 keeps the sequence balanced) of ``optimizer``'s
+    space, as {hyperparameter: value}, values rounded to 4 significant digits (as the
+    records will show them)."""
+    if optimizer not in SPACES:
+        raise UsageError(f"no design space for {optimizer!r}; allowed: {', '.join(SPACES)}")
+    n = integer_at_least(n, "n", 2)
+    if n & (n - 1):
+        raise UsageError(f"n must be a power of 2 for a balanced Sobol design, got {n}")
+    space = SPACES[optimizer]
+    unit = qmc.Sobol(d=len(space), scramble=True, seed=seed).random(n)
+    out = []
+    for row in unit:
+        p = {name: _value(*box, u) for (name, box), u in zip(space.items(), row)}
+        out.append({k: v if isinstance(v, int) else float(f"{v:.4g}") for k, v in p.items()})
+    return out
+
+
+def specs(problem: str, optimizer: str, n: int, epochs: int, *, seed: int = 0,
+          run_seed: int = 0) -> list[SweepSpec]:
+    """The design as one-run specs (``run_seed`` fixes initialisation and batch order of
+    every run; ``seed`` scrambles the Sobol sequence)."""
+    optim.get(optimizer)
+    return [SweepSpec([problem], [optimizer], [p.pop("lr")], [run_seed], epochs, settings=p)
+            for p in points(optimizer, n, seed)]

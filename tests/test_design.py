@@ -1,0 +1,93 @@
+"""Sobol designs over Adam's hyperparameters and their functional ANOVA, on synthetic
+objectives whose variance decomposition is known."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lrsweep import design, importance
+from lrsweep.errors import UsageError
+
+
+def test_sobol_points_fill_the_box_in_the_design_scales():
+    pts = design.points("adam", 64, seed=0)
+    assert len(pts) == 64 and len({tuple(p.items()) for p in pts}) == 64
+    lr = np.log10([p["lr"] for p in pts])
+    assert lr.min() >= -5 and lr.max() <= -1
+    # balanced: each quarter of log10(lr) holds a quarter of the points
+    assert np.histogram(lr, bins=4, range=(-5, -1))[0].tolist() == [16] * 4
+    assert all(0.9 <= p["beta2"] <= 0.9999 and 1e-10 <= p["eps"] <= 1e-4 for p in pts)
+    sizes = [p["batch_size"] for p in pts]
+    assert set(sizes) == {32, 64, 128, 256, 512, 1024} and all(isinstance(s, int) for s in sizes)
+    assert design.points("adam", 64, seed=0) == pts  # the seed fixes the design
+
+
+def test_design_specs_are_one_run_sweeps_with_those_settings():
+    specs = design.specs("fmnist_mlp", "adam", 8, epochs=2)
+    [cfg] = specs[0].configs()
+    p = design.points("adam", 8)[0]
+    assert cfg.lr == p["lr"] and cfg.batch_size == p["batch_size"] and cfg.seed == 0
+    assert dict(cfg.hparams)["beta2"] == p["beta2"] and dict(cfg.hparams)["eps"] == p["eps"]
+    assert len({s.configs()[0].run_id for s in specs}) == 8
+    with pytest.raises(UsageError, match="power of 2"):
+        design.points("adam", 100)
+    with pytest.raises(UsageError, match="no design space"):
+        design.points("prodigy", 8)
+
+
+def synthetic(objective, n=128, seed=0):
+    """A design table whose validation accuracy is objective(coordinates in [0, 1])."""
+    rng = np.random.default_rng(seed)
+    space = design.SPACES["adam"]
+    u = rng.random((n, len(space)))
+    table = pd.DataFrame({k: [importance._lo_hi(*space[k])[0] + x * np.subtract(*importance._lo_hi(*space[k])[::-1])
+                              for x in u[:, i]] for i, k in enumerate(space)})
+    table["valid_acc"] = [objective(dict(zip(space, row))) for row in u]
+    return table
+
+
+def test_fanova_finds_the_one_hyperparameter_that_matters():
+    t = synthetic(lambda u: 0.9 - 0.5 * (u["lr"] - 0.5) ** 2 + 0.001 * u["eps"])
+    s = importance.scores(t, "adam")
+    assert s["lr"] > 0.8 and max(s[k] for k in ("beta1", "beta2", "eps", "batch_size")) < 0.05
+    assert abs(s["lr x batch_size"]) < 0.05
+
+
+def test_fanova_sees_the_lr_batch_size_interaction():
+    # a pure interaction: no main effect of either, all variance in the pair
+    t = synthetic(lambda u: 0.5 + (u["lr"] - 0.5) * (u["batch_size"] - 0.5), n=128)
+    s = importance.scores(t, "adam")
+    # (a forest of 128 runs recovers part of it; 256 runs recover over half)
+    mains = [s[k] for k in ("lr", "beta1", "beta2", "eps", "batch_size")]
+    assert s["lr x batch_size"] > 0.3 and s["lr x batch_size"] > max(mains)
+
+
+def test_design_table_reads_records_in_the_design_scale():
+    final = pd.DataFrame([dict(optimizer="adam", lr=1e-3, batch_size=128, valid_acc=0.9,
+                               hparams="beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0.0")])
+    [row] = importance.design_table(final, "adam").to_dict("records")
+    assert row["lr"] == pytest.approx(-3) and row["batch_size"] == pytest.approx(7)
+    assert row["beta2"] == pytest.approx(-3) and row["eps"] == pytest.approx(-8)
+    assert row["beta1"] == 0.9 and row["valid_acc"] == 0.9
+
+
+def test_bootstrap_interval_holds_the_point_estimate():
+    t = synthetic(lambda u: 0.9 - 0.5 * (u["lr"] - 0.5) ** 2, n=32)
+    b = importance.bootstrap(t, "adam", reps=4).set_index("term")
+    assert b.loc["lr", "lo"] <= b.loc["lr", "share"] <= b.loc["lr", "hi"] or math.isclose(
+        b.loc["lr", "share"], b.loc["lr", "hi"], rel_tol=0.05)
+    assert b.loc["lr", "lo"] > 0.3 and (b["n_runs"] == 32).all()
+    assert b.loc["lr", "lo"] > b.drop(index="lr")["hi"].max()  # lr stands apart
+
+
+def test_design_command_trains_each_point_once_and_refuses_a_bad_size(tmp_path, small_data, capsys):
+    from lrsweep.cli import main
+    args = ["design", "mnist_logreg", "--n", "2", "--epochs", "1", "--results", str(tmp_path),
+            "--executor", "inprocess", "--quiet"]
+    assert main(args) == 0
+    stored = sorted(tmp_path.glob("mnist_logreg/*.json"))
+    assert len(stored) == 2
+    assert main(args) == 0 and sorted(tmp_path.glob("mnist_logreg/*.json")) == stored  # resumes
+    assert main([*args[:2], "--n", "3", *args[4:]]) == 2
+    assert "n must be a power of 2" in capsys.readouterr().err
