@@ -67,6 +67,7 @@ def test_run_id_depends_on_every_setting_but_not_the_budget():
 
 ALLOC_PROBE = """
 import resource, sys, torch
+torch.set_num_threads(1)  # one malloc arena: what is measured is the allocator, not thread scheduling
 from lrsweep import allocator
 if sys.argv[1] == "keep":
     assert allocator.keep_freed_memory()
@@ -87,10 +88,14 @@ def test_allocator_setting_stops_per_step_page_faults():
         out = subprocess.run([sys.executable, "-c", ALLOC_PROBE, mode], check=True,
                              capture_output=True, text=True)
         return int(out.stdout)
-    default = faults("default")
-    if default < 1000:
-        pytest.skip(f"this allocator already reuses the blocks ({default} faults)")
-    assert faults("keep") < default / 20
+    # glibc's dynamic mmap threshold makes the default vary from run to run (0 to 45,000
+    # faults here): look for the faults a few times; with the setting there are none
+    tries = [faults("default")]
+    while max(tries) < 1000 and len(tries) < 4:
+        tries.append(faults("default"))
+    if max(tries) < 1000:
+        pytest.skip(f"this allocator already reuses the blocks ({tries} faults)")
+    assert max(faults("keep") for _ in range(2)) < max(tries) / 20
 
 
 def test_training_is_full_fp32_on_every_device(small_data):
