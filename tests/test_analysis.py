@@ -213,3 +213,24 @@ def test_figures_mark_each_outcome_and_show_every_interval():
     fig = figures.regret_overview(fixed, "choice")
     assert len(fig.axes[0].containers) == fixed.groupby(["choice", "optimizer"]).ngroups
     plt.close(fig)
+
+
+def test_regret_against_an_alternative_is_paired_and_may_be_negative():
+    """An alternative (here: 1 point worse than the tuned lr on every seed, then 1 point
+    better) against the cell's finalists; seeds pair them."""
+    rng = np.random.default_rng(0)
+    effect = rng.normal(0, 0.01, 5)  # a seed's luck, shared by every run of it
+    rows = [("adam", lr, s, 1, "ok", acc + effect[s], acc + effect[s])
+            for lr, acc in ((1e-3, .90), (1e-2, .88)) for s in range(5)]
+    cell = analysis.final_epoch(table(rows))
+    for shift in (-0.01, 0.01):
+        other = pd.DataFrame({"seed": range(5), "valid_acc": 0.90 + shift + effect,
+                              "test_acc": 0.90 + shift + effect})
+        r = analysis.regret_against(cell, other)
+        assert r["tuned_lr"] == 1e-3 and r["n"] == 5
+        assert r["regret"] == pytest.approx(-shift)
+        assert r["lo"] < -shift < r["hi"]
+        assert r["hi"] - r["lo"] < 0.03  # paired: the seeds' 1-point spread cancels
+    assert r["hi"] < 0  # the better alternative: the whole interval below 0
+    with pytest.raises(ValueError, match="one run per seed"):
+        analysis.regret_against(cell, pd.concat([other, other]))

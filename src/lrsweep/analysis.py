@@ -120,10 +120,11 @@ def _interval(d: np.ndarray, a: float, b: float, n_test: int, level: float) -> t
     return d.mean() - q * math.sqrt(var), d.mean() + q * math.sqrt(var)
 
 
-def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref: float, n_test: int,
-            level: float) -> dict:
-    """``regret`` on seed x lr matrices of validation and test accuracy (NaN: not run)."""
-    cands = _finalists(test)
+def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref, n_test: int, level: float,
+            candidates: list | None = None) -> dict:
+    """``regret`` on seed x lr matrices of validation and test accuracy (NaN: not run); the
+    tuned lr is chosen among ``candidates`` (default: the finalists)."""
+    cands = candidates if candidates is not None else _finalists(test)
     means = valid[cands].mean()
     best = float(means.idxmax())
     family = [c for c in cands if means[c] >= means[best] - FAMILY_MARGIN]
@@ -145,9 +146,10 @@ def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref: float, n_test: int,
             return out  # one seed (or none) shared with the reference: no interval
         bounds.append(_interval(dl, a, b, n_test, 1 - (1 - level) / len(others)))
     if len(d) >= 2:
-        # the best finalist is at least as good as the reference (which may be one of them)
-        out["lo"] = max([0.0] + [lo for lo, _ in bounds])
-        out["hi"] = max([0.0] + [hi for _, hi in bounds])
+        # a reference among the candidates is matched or beaten by the best of them: >= 0
+        zero = [0.0] if ref in cands else []
+        out["lo"] = max(zero + [lo for lo, _ in bounds])
+        out["hi"] = max(zero + [hi for _, hi in bounds])
     return out
 
 
@@ -156,6 +158,20 @@ def regret(cell: pd.DataFrame, ref: float, level: float = LEVEL) -> dict:
     point estimate at the tuned lr, simultaneous ``level`` interval, seeds behind it
     (``n``), test accuracies at the reference and the tuned lr on those seeds."""
     return _regret(*_matrices(cell), ref, int(cell["n_test"].iloc[0]), level)
+
+
+def regret_against(cell: pd.DataFrame, other: pd.DataFrame, level: float = LEVEL) -> dict:
+    """Regret of an alternative to tuning ``cell``'s lr: ``other`` holds its runs on the
+    same problem, one per seed (another optimizer, a schedule, an lr-free method). Paired
+    by seed with the cell's finalists and simultaneous over them, as in ``regret``; it can
+    be negative, where the alternative beats the tuned lr."""
+    if other["seed"].duplicated().any():
+        raise ValueError("the alternative must have one run per seed")
+    valid, test = _matrices(cell)
+    finalists_ = _finalists(test)
+    alt = other.set_index("seed")
+    valid["alternative"], test["alternative"] = alt["valid_acc"], alt["test_acc"]
+    return _regret(valid, test, "alternative", int(cell["n_test"].iloc[0]), level, finalists_)
 
 
 def verdict(lo: float, hi: float, delta: float = DELTA) -> str:
