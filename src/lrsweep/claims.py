@@ -1,0 +1,89 @@
+"""The thread's checkable claims, each with a verdict by a rule fixed before the results
+were read: supported, partly supported (on some problems, or with the seeds unable to
+tell), or not supported.
+
+* "Try 1e-4, 1e-3, 1e-2 and 1e-1" and "I normally use 0.001 and 0.0001": choosing within
+  the grid on validation is supported when its regret against full tuning is within the
+  verdict's tolerance (``analysis.verdict``) on every problem, not supported when it is
+  shown to exceed it on every problem, partly supported otherwise.
+* "A smaller lr gives a more stable but much slower learning curve; a larger one converges
+  quicker but becomes unstable": on one problem it holds when, over the grid's lrs with
+  seed 0, speed (validation accuracy after the first epoch) rises with the lr up to the
+  tuned lr and instability (validation accuracy lost in epoch-to-epoch drops; a diverged
+  run is the most unstable) rises with the lr over the whole grid: both Spearman rank
+  correlations positive (fewer than 3 lrs up to the tuned one: cannot tell). Supported
+  when it holds on every problem, not supported when it fails on every one, partly
+  supported otherwise.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import analysis
+
+VERDICTS = ("supported", "partly supported", "not supported")
+
+
+def _over_problems(holds: list[bool], fails: list[bool]) -> str:
+    if holds and all(holds):
+        return VERDICTS[0]
+    return VERDICTS[2] if fails and all(fails) else VERDICTS[1]
+
+
+def grid_claim(final: pd.DataFrame, grid: str, optimizer: str = "adam") -> dict:
+    """The verdict on choosing within the coarse ``grid`` (a key of
+    ``analysis.COARSE_GRIDS``), and the largest regret over the problems."""
+    rows = analysis.grid_table(final[final["optimizer"] == optimizer], {grid: analysis.COARSE_GRIDS[grid]})
+    verdicts = [analysis.verdict(lo, hi) for lo, hi in zip(rows["lo"], rows["hi"])]
+    worst = rows.loc[rows["regret"].idxmax()] if rows["regret"].notna().any() else rows.iloc[0]
+    return {"verdict": _over_problems([v == analysis.VERDICTS[0] for v in verdicts],
+                                      [v == analysis.VERDICTS[1] for v in verdicts]),
+            "problem": worst["problem"], "regret": worst["regret"], "lo": worst["lo"],
+            "hi": worst["hi"], "n": worst["n"], "n_problems": len(rows)}
+
+
+def curve_shape(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per problem, optimizer and lr (one seed): speed (validation accuracy after epoch 1),
+    instability (validation accuracy lost in drops between epochs; infinite if the run
+    diverged) and the final validation accuracy."""
+    t = table[(table["seed"] == seed) & (table["status"] != "failed")].sort_values("epoch")
+    rows = []
+    for (prob, opt, lr), run in t.groupby(["problem", "optimizer", "lr"]):
+        acc = run.set_index("epoch")["valid_acc"]
+        diverged = (run["status"] == "diverged").any()
+        drops = (-acc.diff()).clip(lower=0).sum()
+        rows.append(dict(problem=prob, optimizer=opt, lr=lr, speed=acc.get(1, np.nan),
+                         instability=np.inf if diverged else drops, final=acc.iloc[-1]))
+    return pd.DataFrame(rows)
+
+
+def _rank_corr(x: pd.Series, y: pd.Series) -> float:
+    """Spearman's rho; NaN where either side is constant (nothing to rank)."""
+    return stats.spearmanr(x, y).statistic if x.nunique() > 1 and y.nunique() > 1 else np.nan
+
+
+def speed_stability(table: pd.DataFrame, optimizer: str = "adam") -> pd.DataFrame:
+    """Per problem: the two rank correlations of claim 4 and whether it holds there."""
+    shape = curve_shape(table[table["optimizer"] == optimizer])
+    final = analysis.final_epoch(table[table["optimizer"] == optimizer])
+    rows = []
+    for prob, s in shape.groupby("problem"):
+        tuned = analysis.tuned_lr(final[final["problem"] == prob])
+        up_to = s[(s["lr"] <= tuned) & np.isfinite(s["instability"])]
+        rho_speed = _rank_corr(up_to["lr"], up_to["speed"]) if len(up_to) > 2 else np.nan
+        # a diverged run ranks above every finite instability
+        rho_instab = _rank_corr(s["lr"], s["instability"].replace(np.inf, 1e9))
+        rows.append(dict(problem=prob, rho_speed=rho_speed, rho_instability=rho_instab,
+                         holds=bool(rho_speed > 0 and rho_instab > 0),
+                         fails=bool(rho_speed <= 0 or rho_instab <= 0)))  # NaN: neither
+    return pd.DataFrame(rows)
+
+
+def speed_stability_claim(table: pd.DataFrame, optimizer: str = "adam") -> dict:
+    per = speed_stability(table, optimizer)
+    return {"verdict": _over_problems(list(per["holds"]), list(per["fails"])),
+            "holds_on": int(per["holds"].sum()), "n_problems": len(per),
+            "rho_speed": float(per["rho_speed"].median()),
+            "rho_instability": float(per["rho_instability"].median())}

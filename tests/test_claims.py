@@ -1,0 +1,58 @@
+"""The thread's claims: verdicts by fixed rules on synthetic records whose answer is known."""
+import numpy as np
+import pandas as pd
+
+from lrsweep import analysis, claims
+from test_analysis import curve, table
+
+SEEDS = range(5)
+
+
+def cell(accs, problem):
+    return table(curve("adam", accs, seeds=SEEDS, noise=0.001), problem)
+
+
+def test_grid_claim_supported_only_where_the_grid_holds_the_best_on_every_problem():
+    on_grid = {1e-4: .80, 1e-3: .95, 1e-2: .90, 1e-1: .50}
+    off_grid = {1e-4: .80, 1e-3: .85, 3.16e-3: .95, 1e-2: .86, 1e-1: .50}
+    both = analysis.final_epoch(pd.concat([cell(on_grid, "p"), cell(on_grid, "q")]))
+    c = claims.grid_claim(both, "four decades (1e-4 .. 1e-1)")
+    assert c["verdict"] == "supported" and c["n_problems"] == 2 and c["n"] == 5
+    mixed = analysis.final_epoch(pd.concat([cell(on_grid, "p"), cell(off_grid, "q")]))
+    c = claims.grid_claim(mixed, "four decades (1e-4 .. 1e-1)")
+    assert c["verdict"] == "partly supported" and c["problem"] == "q"
+    assert abs(c["regret"] - 0.09) < 0.005 and c["lo"] > analysis.DELTA
+    worse = analysis.final_epoch(pd.concat([cell(off_grid, "p"), cell(off_grid, "q")]))
+    assert claims.grid_claim(worse, "1e-4 and 1e-3")["verdict"] == "not supported"
+
+
+def runs(problem, shapes):
+    """Seed-0 curves {lr: [valid acc per epoch, or None after divergence]}."""
+    rows = []
+    for lr, accs in shapes.items():
+        for e, a in enumerate(accs):
+            status = "diverged" if None in accs else "ok"
+            if a is not None:
+                rows.append(("adam", lr, 0, e, status, a, a))
+    return table(rows, problem)
+
+
+def test_speed_stability_claim_reads_the_curves():
+    slow_and_steady = {1e-4: [.1, .3, .5, .6], 3.16e-4: [.1, .5, .7, .8], 1e-3: [.1, .6, .8, .9],
+                       1e-2: [.1, .8, .7, .85], 1e-1: [.1, .9, None, None]}
+    t = runs("p", slow_and_steady)
+    per = claims.speed_stability(t).set_index("problem")
+    assert per.loc["p", "rho_speed"] > 0 and per.loc["p", "rho_instability"] > 0
+    shape = claims.curve_shape(t).set_index("lr")
+    assert np.isinf(shape.loc[1e-1, "instability"]) and abs(shape.loc[1e-2, "instability"] - 0.1) < 1e-12
+    # the opposite: the larger lr is the slow and smooth one
+    reversed_ = {1e-4: [.1, .8, .6, .85], 3.16e-4: [.1, .7, .6, .8], 1e-3: [.1, .6, .8, .9],
+                 1e-2: [.1, .3, .5, .6]}
+    t2 = runs("q", reversed_)
+    c = claims.speed_stability_claim(pd.concat([t, t2]))
+    assert c["verdict"] == "partly supported" and c["holds_on"] == 1 and c["n_problems"] == 2
+    assert claims.speed_stability_claim(t)["verdict"] == "supported"
+    assert claims.speed_stability_claim(t2)["verdict"] == "not supported"
+    # the tuned lr at the grid's low end: too few lrs to tell, neither held nor failed
+    short = runs("r", {1e-4: [.1, .8, .9], 1e-3: [.1, .6, .7], 1e-2: [.1, .3, .4]})
+    assert claims.speed_stability_claim(short)["verdict"] == "partly supported"
