@@ -111,7 +111,11 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
                   fig_overview=figures.saved("fig-overview", figures.regret_overview(
                       overview_rows(final)), figures_dir))
-    return f"""{{glue:text}}`plain_answer`
+    return f"""```{{admonition}} In two sentences
+:class: answer
+
+{{glue:text}}`plain_answer`
+```
 
 ```{{glue:}} answer_table
 ```

@@ -136,7 +136,8 @@ def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) ->
                 ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {opt}",
                         color=COLORS.get(optim.get(opt).label) if opt in optim.OPTIMIZERS else "grey")
         ax.set(yscale="log", xscale="log", title=prob, xlabel="epochs", ylabel="best learning rate")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     _shared_legend(fig, axes.flat)
     return fig
