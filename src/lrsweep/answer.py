@@ -101,7 +101,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
                                   stage2_seeds=stage2_seeds)
-    values = {"pending_note": pending_note(running)}
+    values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds)}
     if table is None:
         values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
         return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values
