@@ -26,6 +26,15 @@ def _value(text: str):
     return text
 
 
+def _store_options(p) -> None:
+    """Where records go and how runs are executed: the options study and design share."""
+    p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
+                   help="record store (default: the published runs, data/runs)")
+    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def _setting(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -177,11 +186,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", help="run (or resume) the published study of some problems: "
                        "the whole lr grid with one seed, then more seeds where it matters")
     p.add_argument("problem", nargs="+")
-    p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
-                   help="record store (default: the published runs, data/runs)")
-    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
-    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _store_options(p)
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("design", help="run (or resume) a Sobol design over an optimizer's "
@@ -191,11 +196,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, required=True, help="points (a power of 2)")
     p.add_argument("--epochs", type=int, required=True)
     p.add_argument("--seed", type=int, default=0, help="scrambles the Sobol sequence")
-    p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
-                   help="record store (default: the published runs, data/runs)")
-    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
-    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _store_options(p)
     p.set_defaults(func=cmd_design)
 
     p = sub.add_parser("results", help="print the tidy table of a record store")
