@@ -72,7 +72,7 @@ Trained for {g("epochs_phrase")}. {" ".join(sentences)}
 ```{{glue:figure}} {k("fig_lr")}
 :name: {lr_fig}
 
-{problem}: test accuracy (top) and test loss (bottom) after {g("epochs_phrase")} against
+{problem}: test accuracy (left) and test loss (right) after {g("epochs_phrase")} against
 the learning rate (log scale), per optimizer. Lines: mean over the seeds each learning rate
 has; bands: their range; crosses: diverged runs, triangles: runs that ended at chance
 accuracy without diverging (both counted at chance accuracy, and left out of the loss);

@@ -51,8 +51,8 @@ def _shared_legend(fig: plt.Figure, axes) -> None:
 
 def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",),
                    problems: list[str] | None = None) -> plt.Figure:
-    """Final accuracy (and loss) against lr, log axis: a row per metric, a column per
-    problem, a line per optimizer (mean over seeds, band: the range over seeds where an lr
+    """Final accuracy (and loss) against lr, log axis: a column per metric, side by side,
+    a row per problem, a line per optimizer (mean over seeds, band: the range over seeds where an lr
     has several). Crosses: diverged runs, triangles: runs that did not learn (both at
     chance accuracy, and left out of the loss); dashed lines: the optimizers' default lrs."""
     style()
@@ -60,10 +60,10 @@ def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",)
     d = _labelled(final)
     probs = list(problems or sorted(set(d["problem"])))
     order = [o.label for o in optim.OPTIMIZERS.values() if o.name in set(final["optimizer"])]
-    fig, axes = plt.subplots(len(metrics), len(probs), figsize=(4.6 * len(probs), 3.4 * len(metrics)),
+    fig, axes = plt.subplots(len(probs), len(metrics), figsize=(4.6 * len(metrics), 3.4 * len(probs)),
                              squeeze=False, sharex=True, layout="constrained")
-    for row, metric in zip(axes, metrics):
-        for ax, prob in zip(row, probs):
+    for row, prob in zip(axes, probs):
+        for ax, metric in zip(row, metrics):
             sub = d[d["problem"] == prob]
             sns.lineplot(sub, x="lr", y=metric, hue="optimizer", hue_order=order, palette=COLORS,
                          marker="o", errorbar=("pi", 100), ax=ax)
@@ -73,8 +73,7 @@ def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",)
                     ax.scatter(bad["lr"], bad[metric], marker=marker, color="black", zorder=5, label=label)
             for lr in defaults:
                 ax.axvline(lr, color="grey", ls="--", lw=1, label=f"default lr {lr:g}")
-            ax.set(xscale="log", title=prob if row is axes[0] else "", xlabel="learning rate",
-                   ylabel=METRIC_LABELS.get(metric, metric))
+            ax.set(xscale="log", title=prob, xlabel="learning rate", ylabel=METRIC_LABELS.get(metric, metric))
     _shared_legend(fig, axes.flat)
     return fig
 
