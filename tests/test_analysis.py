@@ -143,6 +143,11 @@ def test_tuned_lr_against_budget():
         rows += [("adam", 1e-2, s, e, "ok", b, b) for s in range(2)]
     by = analysis.tuned_by_budget(table(rows))
     assert by["epoch"].tolist() == [1, 2] and by["tuned_lr"].tolist() == [1e-2, 1e-3]
+    # another problem trained for longer: each cell only up to its own budget
+    longer = table([(o, lr, s, e, "ok", .5, .5) for o, lr, s, e in
+                    [("adam", 1e-3, s, e) for s in range(2) for e in (1, 2, 3)]], problem="q")
+    by = analysis.tuned_by_budget(pd.concat([table(rows), longer]))
+    assert by.groupby("problem")["epoch"].max().to_dict() == {"p": 2, "q": 3}
 
 
 def test_regret_is_against_each_optimizers_own_default():

@@ -268,12 +268,13 @@ def grid_table(final: pd.DataFrame, grids: dict = COARSE_GRIDS) -> pd.DataFrame:
 
 
 def tuned_by_budget(table: pd.DataFrame) -> pd.DataFrame:
-    """The tuned lr (finalists, validation) at every epoch budget the runs cover."""
+    """The tuned lr (finalists, validation) at every epoch budget each cell's runs cover
+    (up to the longest run that did not diverge: past it only diverged runs would be left)."""
     out = []
-    for e in sorted(set(table["epoch"]) - {0}):
-        final = final_epoch(table, e)
-        for key, cell in final.groupby(CELL, sort=True):
-            out.append({**dict(zip(CELL, key)), "epoch": e, "tuned_lr": tuned_lr(cell)})
+    for key, runs in table.groupby(CELL, sort=True):
+        longest = runs.loc[runs["status"] == "ok", "epoch"].max()
+        for e in range(1, 0 if pd.isna(longest) else int(longest) + 1):
+            out.append({**dict(zip(CELL, key)), "epoch": e, "tuned_lr": tuned_lr(final_epoch(runs, e))})
     return pd.DataFrame(out)
 
 
