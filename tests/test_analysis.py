@@ -218,6 +218,14 @@ def test_figures_mark_each_outcome_and_show_every_interval():
     fig = figures.regret_overview(fixed, "choice")
     assert len(fig.axes[0].containers) == fixed.groupby(["choice", "optimizer"]).ngroups
     plt.close(fig)
+    summary = analysis.summary(pd.concat([final, final.assign(problem="q")]))
+    fig = figures.basin_overview(summary)
+    assert len(fig.axes) == len(analysis.BASIN_DELTAS)
+    [bars] = {len(ax.patches) for ax in fig.axes}  # a bar per problem and optimizer
+    assert bars == 2 * 2
+    widths = sorted(p.get_width() for p in fig.axes[1].patches)
+    assert widths == sorted(summary["basin_10"])
+    plt.close(fig)
 
 
 def test_regret_against_an_alternative_is_paired_and_may_be_negative():
@@ -239,3 +247,11 @@ def test_regret_against_an_alternative_is_paired_and_may_be_negative():
     assert r["hi"] < 0  # the better alternative: the whole interval below 0
     with pytest.raises(ValueError, match="one run per seed"):
         analysis.regret_against(cell, pd.concat([other, other]))
+
+
+def test_final_epoch_of_concatenated_tables():
+    """Tables of several problems glued with pd.concat repeat index labels: still one row per run."""
+    a = table([("adam", 1e-3, 0, e, "ok", .5 + e / 10, .5) for e in range(3)], "p")
+    b = table([("adam", 1e-3, 0, e, "ok", .6 + e / 10, .6) for e in range(3)], "q")
+    f = analysis.final_epoch(pd.concat([a, b]))
+    assert len(f) == 2 and f.set_index("problem")["valid_acc"].to_dict() == pytest.approx({"p": .7, "q": .8})

@@ -50,7 +50,7 @@ def final_epoch(table: pd.DataFrame, budget: int | None = None) -> pd.DataFrame:
     ``diverged``, ``no_learning`` (ended within ``NO_LEARNING_MARGIN`` of chance without
     diverging: not started at a tiny lr, broken at a huge one) or ``ok``. Runs that did not
     reach the budget (and did not diverge) are left out."""
-    t = table[table["status"] != "failed"]
+    t = table[table["status"] != "failed"].reset_index(drop=True)  # idxmax needs unique labels
     if budget is not None:
         t = t[t["epoch"] <= budget]
     last = t.loc[t.groupby("run_id")["epoch"].idxmax()].copy()

@@ -119,6 +119,29 @@ def regret_overview(rows: pd.DataFrame, label: str = "what") -> plt.Figure:
     return fig
 
 
+def basin_overview(summary: pd.DataFrame) -> plt.Figure:
+    """Basin widths (decades of lr within each tolerance of the best) per problem, a panel
+    per tolerance, the optimizers side by side in their colours."""
+    from .analysis import BASIN_DELTAS
+    style()
+    d = _labelled(summary)
+    probs = sorted(set(d["problem"]))
+    opts = list(dict.fromkeys(d["optimizer"]))
+    fig, axes = plt.subplots(1, len(BASIN_DELTAS), figsize=(3.2 * len(BASIN_DELTAS), 0.45 * len(probs) + 1.4),
+                             sharey=True, sharex=True, layout="constrained")
+    step = 0.8 / max(1, len(opts))
+    for ax, delta in zip(axes, BASIN_DELTAS):
+        for k, opt in enumerate(opts):
+            sub = d[d["optimizer"] == opt].set_index("problem").reindex(probs)
+            ax.barh([i + (k - (len(opts) - 1) / 2) * step for i in range(len(probs))],
+                    sub[f"basin_{round(delta * 1000)}"], height=step, color=COLORS.get(opt), label=opt)
+        ax.set(title=f"within {100 * delta:g} pt", xlabel="decades of lr")
+    axes[0].set_yticks(range(len(probs)), probs)
+    axes[0].invert_yaxis()
+    _shared_legend(fig, axes)
+    return fig
+
+
 def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) -> plt.Figure:
     """The tuned lr against the epoch budget: ours (chosen on validation) per problem and
     optimizer, and DeepOBS's (chosen on test, 100 epochs) where given."""

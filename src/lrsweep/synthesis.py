@@ -100,7 +100,9 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     budget = budget_rows(table)
     theirs = deepobs.best_lr_by_epoch(deepobs.load())
     values.update(
+        basin_deltas=" / ".join(f"{100 * d:g}" for d in analysis.BASIN_DELTAS) + " points",
         basin_table=basin_table(summary),
+        fig_basin=figures.saved("fig-basin", figures.basin_overview(summary), figures_dir),
         fixed_table=regret_table(fixed, "choice"),
         grid_table=regret_table(grids, "grid"),
         budget_table=report.table(budget, {
@@ -130,6 +132,16 @@ and every interval is a simultaneous {{glue:text}}`level` interval with the seed
 The basin of an optimizer on a problem is the span of learning rates, in decades, around
 its best whose mean test accuracy stays within a tolerance of the best. A wide basin means
 the learning rate matters little; the grid's step of half a decade is the least it resolves.
+
+```{{glue:figure}} fig_basin
+:name: fig-basin
+
+Basin widths: the decades of learning rate around each optimizer's best whose mean test
+accuracy stays within {{glue:text}}`basin_deltas` of the best, per problem. Wider is less
+sensitive to the learning rate; the grid resolves half a decade.
+```
+
+{chapter.downloads("fig-basin")}
 
 ```{{glue:}} basin_table
 ```
