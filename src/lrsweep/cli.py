@@ -124,6 +124,18 @@ def cmd_design(args) -> int:
     return 0
 
 
+def cmd_beyond(args) -> int:
+    from . import beyond
+    for p in args.problem:  # every name checked before any work starts
+        beyond.study.budget(p)
+    for p in args.problem:
+        table = beyond.run(p, args.results, executor=args.executor, workers=args.workers,
+                           quiet=args.quiet)
+        if not args.quiet:
+            print(f"{p}: {table.run_id.nunique()} runs of the alternatives in {args.results}")
+    return 0
+
+
 def cmd_results(args) -> int:
     from . import records
     if not Path(args.dir).is_dir():
@@ -198,6 +210,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="scrambles the Sobol sequence")
     _store_options(p)
     p.set_defaults(func=cmd_design)
+
+    p = sub.add_parser("beyond", help="run (or resume) the alternatives to tuning Adam's lr on "
+                       "some problems: lr-free optimizers, AMSGrad, cosine, the LR range test")
+    p.add_argument("problem", nargs="+")
+    _store_options(p)
+    p.set_defaults(func=cmd_beyond)
 
     p = sub.add_parser("results", help="print the tidy table of a record store")
     p.add_argument("dir", nargs="?", type=Path, default=paths.PUBLISHED_RUNS)

@@ -87,12 +87,17 @@ def run(problem: str, optimizer: str, seed: int = 0, steps: int = STEPS, splits=
             "provenance": provenance.collect(torch.device("cpu"))}
 
 
-def stored(problem: str, optimizer: str, seed: int, directory: str | Path) -> dict:
+def stored(problem: str, optimizer: str, seed: int, directory: str | Path,
+           train_missing: bool = True) -> dict:
     """The range test from ``directory`` (one JSON per problem, optimizer and seed), run
-    and written first if it is not there."""
+    and written first if it is not there (an error instead, unless ``train_missing``)."""
     path = Path(directory) / problem / f"{optimizer}-seed{seed}.json"
     if path.is_file():
         return json.loads(path.read_text())
+    if not train_missing:
+        from .errors import UsageError
+        raise UsageError(f"range test {path} is not stored; restore it (git checkout -- {path}) "
+                         "or run it on purpose (train_missing=True)")
     result = run(problem, optimizer, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -63,27 +63,28 @@ class Progress(NamedTuple):
         return self.stage == 2 and self.done == self.planned
 
 
-def _stage1(problem, optimizers, lrs, epochs):
+def _stage1(problem, optimizers, lrs, epochs, settings=None):
     from .sweep import SweepSpec  # it validates every input (a papermill string is refused)
     return SweepSpec([problem], optimizers or OPTIMIZERS, lrs or GRID, STAGE1_SEEDS,
-                     epochs or budget(problem))
+                     epochs or budget(problem), dict(settings or {}))
 
 
 def _stage2(problem, stage1, stage1_table, stage2_seeds):
     from .sweep import SweepSpec
     seeds = stage2_seeds or stage2_seeds_of(problem)
-    return [SweepSpec([problem], [o], stage2_lrs(stage1_table, o), seeds, stage1.epochs)
-            for o in stage1.optimizers]
+    return [SweepSpec([problem], [o], stage2_lrs(stage1_table, o), seeds, stage1.epochs,
+                      stage1.settings) for o in stage1.optimizers]
 
 
 def progress(problem: str, results_dir: str | Path | None = None, *, optimizers=None, lrs=None,
-             epochs: int | None = None, stage2_seeds: list[int] | None = None) -> Progress:
+             epochs: int | None = None, stage2_seeds: list[int] | None = None,
+             settings: dict | None = None) -> Progress:
     """How many runs of the study (None: as published) the store holds; trains nothing."""
     from . import records
     from .paths import runs_dir
     from .sweep import plan
     store = runs_dir(results_dir)
-    stage1 = _stage1(problem, optimizers, lrs, epochs)
+    stage1 = _stage1(problem, optimizers, lrs, epochs, settings)
     done, todo = plan([stage1], store)
     if todo:
         return Progress(1, len(done), len(done) + len(todo))
@@ -94,11 +95,12 @@ def progress(problem: str, results_dir: str | Path | None = None, *, optimizers=
 
 def run(problem: str, results_dir: str | Path | None = None, *, optimizers=None, lrs=None,
         epochs: int | None = None, stage2_seeds: list[int] | None = None,
-        train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-    """Both stages for one problem; every design argument left at None is as published.
+        settings: dict | None = None, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+    """Both stages for one problem; every design argument left at None is as published
+    (``settings``: optimizer hyperparameters or a schedule, as ``SweepSpec`` takes them).
     Returns the tidy table of every run the study uses."""
     from .sweep import run_sweep
-    stage1 = _stage1(problem, optimizers, lrs, epochs)
+    stage1 = _stage1(problem, optimizers, lrs, epochs, settings)
     stage1_table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
     stage2 = _stage2(problem, stage1, stage1_table, stage2_seeds)
     return run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)
