@@ -56,3 +56,13 @@ def test_speed_stability_claim_reads_the_curves():
     # the tuned lr at the grid's low end: too few lrs to tell, neither held nor failed
     short = runs("r", {1e-4: [.1, .8, .9], 1e-3: [.1, .6, .7], 1e-2: [.1, .3, .4]})
     assert claims.speed_stability_claim(short)["verdict"] == "partly supported"
+
+
+def test_claims_table_has_a_row_per_claim_with_its_evidence():
+    on_grid = {1e-4: .80, 1e-3: .95, 1e-2: .90, 1e-1: .50}
+    runs = pd.concat([cell(on_grid, "p"), cell(on_grid, "q")])
+    t = claims.table(analysis.final_epoch(runs), runs)
+    assert list(t["claim"]) == list(claims.THREAD.values())
+    assert list(t["verdict"][:2]) == ["supported", "supported"]
+    assert "(n = 5), over 2 problems" in t["evidence"][0]
+    assert list(t["verdict"][3:]) == ["not measured yet"] * 2

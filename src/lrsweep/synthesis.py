@@ -83,7 +83,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
     """The synthesis as MyST text, and the values it glues. ``problems_`` None: every
     problem of the published study whose runs are all stored."""
-    from . import answer, chapter, deepobs, figures
+    from . import answer, chapter, claims, deepobs, figures
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
@@ -115,6 +115,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         fig_budget=figures.saved("fig-best-lr-budget", figures.best_lr_by_budget(
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
         **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
+        claims_table=report.table(claims.table(final, table), {k: (k, "{}") for k in ("claim", "verdict", "evidence")}),
         plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())))
     optimizers_ = sorted(set(final["optimizer"]))
@@ -193,6 +194,19 @@ Over the second half of each budget, our tuned learning rate moved by at most
 {{glue:text}}`budget_max_drift` decades:
 
 ```{{glue:}} budget_table
+```
+
+## The thread's claims
+
+The one answer in the thread makes claims that these runs can check. Each verdict follows a
+rule written down before the results were read (`lrsweep.claims`): a grid is supported when
+choosing within it loses less than {{glue:text}}`delta` point against full tuning on every
+problem (the whole {{glue:text}}`level` interval), not supported when it loses more on
+every problem; the claim about the curves is read from the seed-0 run at every learning
+rate (the curves over the epochs in the [MNIST](mnist), [Fashion-MNIST](fmnist) and
+[CIFAR-10](cifar10) chapters show a few of them).
+
+```{{glue:}} claims_table
 ```
 
 ## What to do
