@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import analysis, optim, report, study
+from . import analysis, claims, optim, report, study
 
 # Two optimizers' median basin widths at most one grid step (half a decade) apart are "about
 # the same": basins are counted in grid steps, so one step is the least the grid resolves.
@@ -108,6 +108,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
     values.update(plain_answer=plain_answer(summary), answer_table=report.summary_table(summary),
+                  claims_table=claims.shown(claims.table(final, table)),
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
                   fig_overview=figures.saved("fig-overview", figures.regret_overview(
                       overview_rows(final)), figures_dir))
@@ -136,4 +137,12 @@ the dashed line, the loss is within the verdict's tolerance of {{glue:text}}`del
 ```
 
 {chapter.downloads("fig-overview", "figures")}
+
+### The thread's claims
+
+Each claim of the thread's one answer, with the verdict of a rule fixed before the results
+were read and the number behind it ([Synthesis](chapters/synthesis)).
+
+```{{glue:}} claims_table
+```
 """, values

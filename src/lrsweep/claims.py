@@ -101,6 +101,14 @@ THREAD = {  # the answer's words, quoted; the keys name the rows
 }
 
 
+def _problems(n: int) -> str:
+    return f"{n} problem" + ("s" if n != 1 else "")
+
+
+def _rho(x: float) -> str:
+    return "n/a (too few lrs)" if np.isnan(x) else f"{x:+.2f}"
+
+
 def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam") -> pd.DataFrame:
     """One row per claim the study's runs can check: the claim, the verdict and the number
     behind it (the claims about other hyperparameters need the designs of the "Beyond the
@@ -113,13 +121,19 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam") -> p
         rows.append(dict(claim=THREAD[key], verdict=c["verdict"],
                          evidence=f"regret of choosing within it, where it could be largest: {report.fmt_pp(c['regret'], half)} "
                                   f"{report.fmt_ci(c['lo'], c['hi'])} on {c['problem']} (n = {c['n']}), "
-                                  f"over {c['n_problems']} problems"))
+                                  f"over {_problems(c['n_problems'])}"))
     s = speed_stability_claim(runs, optimizer)
     rows.append(dict(claim=THREAD["shape"], verdict=s["verdict"],
-                     evidence=f"holds on {s['holds_on']} of {s['n_problems']} problems; median rank "
-                              f"correlation with the lr: speed {s['rho_speed']:+.2f}, instability "
-                              f"{s['rho_instability']:+.2f} (seed 0, every lr of the grid)"))
+                     evidence=f"holds on {s['holds_on']} of {_problems(s['n_problems'])}; median rank "
+                              f"correlation with the lr: speed {_rho(s['rho_speed'])}, instability "
+                              f"{_rho(s['rho_instability'])} (seed 0, every lr of the grid)"))
     for key in ("influential", "betas"):
         rows.append(dict(claim=THREAD[key], verdict="not measured yet",
                          evidence="needs the hyperparameter designs (lrsweep design)"))
     return pd.DataFrame(rows)
+
+
+def shown(rows: pd.DataFrame):
+    """The claims table as the book shows it (the first page and the synthesis)."""
+    from . import report
+    return report.table(rows, {k: (k, "{}") for k in ("claim", "verdict", "evidence")})
