@@ -100,16 +100,27 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def cmd_study(args) -> int:
-    from . import study
-    for p in args.problem:  # every name checked before any work starts
-        study.budget(p)
-    for p in args.problem:
-        table = study.run(p, args.results, executor=args.executor, workers=args.workers,
-                          quiet=args.quiet)
-        if not args.quiet:
-            print(f"{p}: {table.run_id.nunique()} runs of the published study in {args.results}")
-    return 0
+def _per_problem(module: str, what: str):
+    """A command that runs ``lrsweep.<module>.run`` for each problem named (all names
+    checked before any work starts) and says how many runs it holds."""
+    def cmd(args) -> int:
+        import importlib
+
+        from . import study
+        run = importlib.import_module(f"lrsweep.{module}").run
+        for p in args.problem:
+            study.budget(p)
+        for p in args.problem:
+            table = run(p, args.results, executor=args.executor, workers=args.workers,
+                        quiet=args.quiet)
+            if not args.quiet:
+                print(f"{p}: {table.run_id.nunique()} runs of {what} in {args.results}")
+        return 0
+    return cmd
+
+
+cmd_study = _per_problem("study", "the published study")
+cmd_beyond = _per_problem("beyond", "the alternatives")
 
 
 def cmd_design(args) -> int:
@@ -121,18 +132,6 @@ def cmd_design(args) -> int:
     if not args.quiet:
         print(f"{table.run_id.nunique()} runs of the {args.optimizer} design on {args.problem} "
               f"in {args.results}")
-    return 0
-
-
-def cmd_beyond(args) -> int:
-    from . import beyond
-    for p in args.problem:  # every name checked before any work starts
-        beyond.study.budget(p)
-    for p in args.problem:
-        table = beyond.run(p, args.results, executor=args.executor, workers=args.workers,
-                           quiet=args.quiet)
-        if not args.quiet:
-            print(f"{p}: {table.run_id.nunique()} runs of the alternatives in {args.results}")
     return 0
 
 
@@ -195,11 +194,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("study", help="run (or resume) the published study of some problems: "
-                       "the whole lr grid with one seed, then more seeds where it matters")
-    p.add_argument("problem", nargs="+")
-    _store_options(p)
-    p.set_defaults(func=cmd_study)
+    for name, func, about in (
+            ("study", cmd_study, "the published study of some problems: the whole lr grid "
+                                 "with one seed, then more seeds where it matters"),
+            ("beyond", cmd_beyond, "the alternatives to tuning Adam's lr on some problems: "
+                                   "lr-free optimizers, AMSGrad, cosine, the LR range test")):
+        p = sub.add_parser(name, help=f"run (or resume) {about}")
+        p.add_argument("problem", nargs="+")
+        _store_options(p)
+        p.set_defaults(func=func)
 
     p = sub.add_parser("design", help="run (or resume) a Sobol design over an optimizer's "
                        "hyperparameters (lr, betas, eps or momentum, batch size)")
@@ -211,11 +214,6 @@ def parser() -> argparse.ArgumentParser:
     _store_options(p)
     p.set_defaults(func=cmd_design)
 
-    p = sub.add_parser("beyond", help="run (or resume) the alternatives to tuning Adam's lr on "
-                       "some problems: lr-free optimizers, AMSGrad, cosine, the LR range test")
-    p.add_argument("problem", nargs="+")
-    _store_options(p)
-    p.set_defaults(func=cmd_beyond)
 
     p = sub.add_parser("results", help="print the tidy table of a record store")
     p.add_argument("dir", nargs="?", type=Path, default=paths.PUBLISHED_RUNS)
