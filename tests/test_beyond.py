@@ -33,3 +33,19 @@ def test_every_alternative_runs_on_the_studys_seeds_and_budget(tmp_path, small_d
     assert again["run_id"].nunique() == table["run_id"].nunique()
     with pytest.raises(UsageError, match="range test .* is not stored"):
         beyond.run("mnist_logreg", tmp_path / "runs", tmp_path / "elsewhere", train_missing=False, quiet=True)
+
+
+def test_the_chapter_shows_a_problem_once_its_study_and_alternatives_are_stored(
+        tmp_path, small_data, small_study):
+    from lrsweep import beyond_page
+    runs, ranges, figs = tmp_path / "runs", tmp_path / "range", tmp_path / "figs"
+    study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
+    text, values = beyond_page.run(["mnist_logreg"], runs, figs, ranges, train_missing=False)
+    assert values["n_ready"] == "0" and "mnist_logreg (0 of" in values["pending_note"]
+    beyond.run("mnist_logreg", runs, ranges, executor="inprocess", quiet=True)
+    text, values = beyond_page.run(["mnist_logreg"], runs, figs, ranges, train_missing=False)
+    assert values["n_ready"] == "1" and "fig-alternatives" in text
+    shown = values["alternatives_table"].cells
+    assert {"Adam at 0.001", "LR range test", "DoG at its default", "AMSGrad, tuned"} <= set(shown["alternative"])
+    assert values["cheapest"].startswith(("the cheapest alternative", "no alternative"))
+    assert (figs / "fig-alternatives.png").is_file()

@@ -52,3 +52,21 @@ def run(problem: str, results_dir=None, range_dir: str | Path | None = None, *,
         tables.append(study.run(problem, results_dir, train_missing=train_missing, **design,
                                 **sweep_options))
     return pd.concat(tables, ignore_index=True)
+
+
+def complete(problem: str, results_dir=None, range_dir: str | Path | None = None) -> tuple[bool, int, int]:
+    """Whether every alternative's runs on ``problem`` are stored, and how many of those
+    planned so far are (a variant's stage 2 is planned once its stage 1 is complete)."""
+    from . import paths
+    from .sweep import plan
+    range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
+    specs = at_default_specs(problem)
+    tested = (range_dir / problem / f"adam-seed{RANGE_TEST_SEED}.json").is_file()
+    if tested:
+        specs.append(range_test_spec(problem, "adam", range_dir, train_missing=False))
+    done, todo = plan(specs, paths.runs_dir(results_dir))
+    n_done, n_planned, all_done = len(done), len(done) + len(todo) + (not tested), tested and not todo
+    for design in VARIANTS.values():
+        now = study.progress(problem, results_dir, **design)
+        n_done, n_planned, all_done = n_done + now.done, n_planned + now.planned, all_done and now.complete
+    return all_done, n_done, n_planned

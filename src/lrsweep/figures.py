@@ -5,6 +5,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -139,6 +140,27 @@ def basin_overview(summary: pd.DataFrame) -> plt.Figure:
     axes[0].set_yticks(range(len(probs)), probs)
     axes[0].invert_yaxis()
     _shared_legend(fig, axes)
+    return fig
+
+
+def cost_regret(rows: pd.DataFrame) -> plt.Figure:
+    """Each alternative to tuning (``alternatives.table`` rows) as one point: the runs its
+    choice needs (log axis) against its regret where the interval reaches highest over the
+    problems, with that interval; labelled by name."""
+    from .analysis import DELTA, LEVEL
+    style()
+    worst = rows.loc[rows.assign(h=rows["hi"].fillna(rows["regret"])).groupby("alternative")["h"].idxmax()]
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
+    for r in worst.itertuples():
+        err = [[max(0.0, r.regret - r.lo)], [max(0.0, r.hi - r.regret)]] if r.hi == r.hi else None
+        ax.errorbar(r.cost_runs, 100 * r.regret, yerr=None if err is None else 100 * np.array(err),
+                    fmt="o", color="0.25", capsize=3)
+        ax.annotate(r.alternative, (r.cost_runs, 100 * r.regret), textcoords="offset points",
+                    xytext=(6, 4), fontsize="x-small")
+    ax.axhline(100 * DELTA, color="grey", ls="--", lw=1)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set(xscale="log", xlabel="cost: training runs the choice needs",
+           ylabel=f"regret vs tuned Adam (points), {LEVEL:.0%} interval")
     return fig
 
 
