@@ -56,10 +56,10 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
 ```{{glue:figure}} fig_alternatives
 :name: fig-alternatives
 
-Cost against regret of each alternative to tuning Adam's learning rate: the training runs
-its choice needs (log scale), and its regret against tuned Adam on the problem where the
-regret's {{glue:text}}`level` interval reaches highest, with that interval. Below the
-dashed line the loss is within {{glue:text}}`delta` point.
+Cost against regret of each alternative to tuning Adam's learning rate, cheapest first (in
+brackets: the training runs its choice needs): its regret against tuned Adam on the problem
+where the regret's {{glue:text}}`level` interval reaches highest, with that interval. Left
+of the dashed line the loss is within {{glue:text}}`delta` point.
 ```
 
 {chapter.downloads("fig-alternatives")}
