@@ -39,3 +39,15 @@ def test_each_alternative_is_costed_and_paired_against_tuned_adam():
     # cheapest within 1 point everywhere: DoG (1 run) before the 3-point grid (3 runs)
     assert alternatives.cheapest_within(rows.reset_index()) == "DoG at its default"
     assert alternatives.cheapest_within(rows.reset_index(), delta=-1) is None
+
+
+def test_cost_regret_figure_lists_each_alternative_once_cheapest_first():
+    import matplotlib.pyplot as plt
+
+    from lrsweep import figures
+    rows = pd.DataFrame([dict(problem=p, alternative=a, cost_runs=c, regret=r, lo=r - .005, hi=r + .005, n=5)
+                         for p in ("p", "q") for a, c, r in (("grid", 3, .001), ("default", 1, .02), ("full", 12, 0.0))])
+    fig = figures.cost_regret(rows)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["default (1 run)", "grid (3 runs)", "full (12 runs)"]
+    plt.close(fig)
