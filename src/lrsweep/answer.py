@@ -97,12 +97,15 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
     """The first page's answer as MyST text, and the values it glues. ``problems_`` None:
     every problem of the published study; other design arguments as in ``study.run``."""
-    from . import chapter, figures
+    from . import beyond_page, chapter, figures
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
                                   stage2_seeds=stage2_seeds)
-    values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds)}
+    # the alternatives are only read here (their chapter trains them in a variant book)
+    alternatives, _ = beyond_page.rows(problems_, results_dir, train_missing=False)
+    values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds),
+              "cheapest": beyond_page.cheapest_sentence(alternatives)}
     if table is None:
         values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
         return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values
@@ -138,6 +141,10 @@ the dashed line, the loss is within the verdict's tolerance of {{glue:text}}`del
 ```
 
 {chapter.downloads("fig-overview", "figures")}
+
+### The cheapest alternative to tuning
+
+{{glue:text}}`cheapest` ([Beyond the learning rate](chapters/beyond))
 
 ### The thread's claims
 

@@ -19,11 +19,11 @@ def shown(rows: pd.DataFrame) -> report.Table:
         f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
 
 
-def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
-        range_dir: str | Path | None = None, *, train_missing: bool = True) -> tuple[str, dict]:
-    """The chapter's MyST text and the values it glues. ``problems_`` None: every problem
-    of the published study; a problem shows once its study and its alternatives are stored."""
-    from . import chapter, figures, paths
+def rows(problems_: list[str] | None = None, results_dir=None, range_dir: str | Path | None = None, *,
+         train_missing: bool = True) -> tuple[pd.DataFrame | None, dict]:
+    """``alternatives.table`` over every problem whose study and alternatives are stored
+    (None if there is none yet), and the progress of the others."""
+    from . import paths
     range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
     problems_ = problems_ or list(study.PROBLEMS)
     main, running = study.stored(problems_, results_dir, train_missing=train_missing)
@@ -37,21 +37,41 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
         test = range_test.stored(p, "adam", beyond.RANGE_TEST_SEED, range_dir, train_missing=False)
         picks[p] = (float(f"{test['picked_lr']:.3g}"), test["epochs"])
         ready.append(p)
-    values = {"pending_note": answer.pending_note(running), "n_ready": str(len(ready)),
-              "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}"}
     if not ready:
-        return "No problem has its study and its alternatives stored yet.\n", values
+        return None, running
     main_final = analysis.final_epoch(main[main["problem"].isin(ready)])
-    rows = alternatives.table(main_final, analysis.final_epoch(pd.concat(extra, ignore_index=True)), picks)
-    cheapest = alternatives.cheapest_within(rows)
-    values.update(
-        alternatives_table=shown(rows),
-        cheapest=(f"the cheapest alternative whose regret stayed below {values['delta']} point on every "
-                  f"one of these problems, the whole interval included, is {cheapest}" if cheapest else
-                  f"no alternative kept its regret below {values['delta']} point on every one of these "
-                  "problems with the whole interval"),
-        fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(rows), figures_dir))
-    return f"""On the problems ready here, {{glue:text}}`cheapest`.
+    return alternatives.table(main_final, analysis.final_epoch(pd.concat(extra, ignore_index=True)), picks), running
+
+
+def cheapest_sentence(table: pd.DataFrame | None) -> str:
+    """The cheapest alternative within the tolerance on every problem ready, as a sentence."""
+    if table is None:
+        return "No problem has its alternatives to tuning stored yet."
+    cheapest = alternatives.cheapest_within(table)
+    tol, names = f"{100 * analysis.DELTA:g} point", sorted(set(table["problem"]))
+    over = (f"on {names[0]}, the one problem with its alternatives stored so far" if len(names) == 1 else
+            f"on every one of the {len(names)} problems with their alternatives stored ({', '.join(names)})")
+    if cheapest is None:
+        return (f"No alternative to tuning Adam's learning rate kept its regret below {tol} {over}, "
+                "with the whole interval.")
+    return (f"The cheapest alternative to tuning Adam's learning rate whose regret stayed below {tol} "
+            f"{over}, the whole interval included, is {cheapest}.")
+
+
+def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
+        range_dir: str | Path | None = None, *, train_missing: bool = True) -> tuple[str, dict]:
+    """The chapter's MyST text and the values it glues. ``problems_`` None: every problem
+    of the published study; a problem shows once its study and its alternatives are stored."""
+    from . import chapter, figures
+    table, running = rows(problems_, results_dir, range_dir, train_missing=train_missing)
+    values = {"pending_note": answer.pending_note(running),
+              "n_ready": str(0 if table is None else table["problem"].nunique()),
+              "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}"}
+    if table is None:
+        return "No problem has its study and its alternatives stored yet.\n", values
+    values.update(alternatives_table=shown(table), cheapest=cheapest_sentence(table),
+                  fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
+    return f"""{{glue:text}}`cheapest`
 
 ```{{glue:figure}} fig_alternatives
 :name: fig-alternatives
