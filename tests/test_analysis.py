@@ -181,6 +181,7 @@ def test_formatting():
     assert report.fmt_pp(-0.0002, half_width=0.005) == "+0.0 pp"  # rounds to zero: no sign
     assert report.fmt_ci(0.0, 0.0072) == "[+0.0, +0.7] pp"
     assert report.fmt_ci(0.001, 0.0402) == "[+0, +4] pp"
+    assert report.fmt_ci(-0.002, 0.03) == "[+0, +3] pp"  # -0.2 rounds to 0: no "-0"
 
 
 def test_figure_files_for_download_are_deterministic(tmp_path):

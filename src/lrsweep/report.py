@@ -37,7 +37,8 @@ def fmt_ci(lo: float, hi: float) -> str:
     if math.isnan(lo) or math.isnan(hi):
         return "n/a (one seed)"
     d = _decimals((hi - lo) / 2)
-    return f"[{100 * lo:+.{d}f}, {100 * hi:+.{d}f}] pp"
+    lo, hi = (round(100 * x, d) + 0.0 for x in (lo, hi))  # + 0.0: no "-0" at a rounded zero
+    return f"[{lo:+.{d}f}, {hi:+.{d}f}] pp"
 
 
 class Table:
