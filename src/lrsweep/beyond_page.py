@@ -10,10 +10,7 @@ from . import alternatives, analysis, answer, beyond, range_test, report, study
 
 
 def shown(rows: pd.DataFrame) -> report.Table:
-    rows = rows.assign(
-        regret_shown=[report.fmt_pp(r, (hi - lo) / 2) for r, lo, hi in zip(rows["regret"], rows["lo"], rows["hi"])],
-        ci=[report.fmt_ci(lo, hi) for lo, hi in zip(rows["lo"], rows["hi"])])
-    return report.table(rows, {
+    return report.table(report.with_regret_text(rows), {
         "problem": ("problem", "{}"), "alternative": ("alternative", "{}"),
         "cost (runs)": ("cost_runs", "{:.3g}"), "regret vs tuned Adam": ("regret_shown", "{}"),
         f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})

@@ -75,13 +75,18 @@ def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]) -> Table:
     return Table(pd.DataFrame({head: cells(col, fmt) for head, (col, fmt) in columns.items()}))
 
 
+def with_regret_text(rows: pd.DataFrame, regret: str = "regret", lo: str = "lo", hi: str = "hi") -> pd.DataFrame:
+    """``rows`` plus ``regret_shown`` and ``ci``: a regret and its interval as the book prints
+    them, rounded to what the interval supports."""
+    return rows.assign(
+        regret_shown=[fmt_pp(r, (h - l) / 2) for r, l, h in zip(rows[regret], rows[lo], rows[hi])],
+        ci=[fmt_ci(l, h) for l, h in zip(rows[lo], rows[hi])])
+
+
 def summary_table(summary: pd.DataFrame):
     """The summary as readers see it: the regret of each optimizer's default with its
     interval and the seeds behind it, the basin width and the verdict."""
-    ci = [fmt_ci(lo, hi) for lo, hi in zip(summary["regret_lo"], summary["regret_hi"])]
-    regret = [fmt_pp(r, (hi - lo) / 2) for r, lo, hi in
-              zip(summary["regret"], summary["regret_lo"], summary["regret_hi"])]
-    return table(summary.assign(ci=ci, regret_shown=regret), {
+    return table(with_regret_text(summary, lo="regret_lo", hi="regret_hi"), {
         "problem": ("problem", "{}"),
         "optimizer": ("optimizer", lambda o: optim.get(o).label),
         "default lr": ("default_lr", fmt_lr),

@@ -19,16 +19,10 @@ def basin_table(summary: pd.DataFrame) -> report.Table:
     return report.table(summary, cols)
 
 
-def _regret_columns(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows.assign(
-        regret_shown=[report.fmt_pp(r, (hi - lo) / 2) for r, lo, hi in zip(rows["regret"], rows["lo"], rows["hi"])],
-        ci=[report.fmt_ci(lo, hi) for lo, hi in zip(rows["lo"], rows["hi"])])
-
-
 def regret_table(rows: pd.DataFrame, how: str) -> report.Table:
     """Rows of ``analysis.fixed_lr_table`` or ``grid_table``: the lr chosen ``how`` (a
     column), its regret with interval and n."""
-    return report.table(_regret_columns(rows), {
+    return report.table(report.with_regret_text(rows), {
         "optimizer": ("optimizer", lambda o: optim.get(o).label), "problem": ("problem", "{}"),
         how: (how, "{}"), "lr": ("lr", lambda x: "none on the grid" if x is None or math.isnan(x) else report.fmt_lr(x)),
         "regret": ("regret_shown", "{}"), f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
