@@ -66,3 +66,36 @@ def test_claims_table_has_a_row_per_claim_with_its_evidence():
     assert list(t["verdict"][:2]) == ["supported", "supported"]
     assert "(n = 5), over 2 problems" in t["evidence"][0]
     assert list(t["verdict"][3:]) == ["not measured yet"] * 2
+
+
+def shares(problem, optimizer, lead, betas=None):
+    """Importance rows as importance.bootstrap gives them: (share, lo, hi) per term."""
+    from lrsweep.importance import BETAS, LR_LEAD
+    terms = {LR_LEAD: lead, **({BETAS: betas} if betas else {})}
+    return pd.DataFrame([dict(term=k, share=v[0], lo=v[1], hi=v[2], n_runs=128, problem=problem,
+                              optimizer=optimizer) for k, v in terms.items()])
+
+
+def test_influence_and_betas_claims_follow_the_design_intervals():
+    clear = shares("p", "adam", (0.5, 0.3, 0.7), betas=(0.02, 0.01, 0.05))
+    sgd = shares("p", "sgd_momentum", (0.4, 0.2, 0.6))
+    c = claims.importance_claims(pd.concat([clear, sgd]))
+    assert c["influential"]["verdict"] == "supported" and c["influential"]["n_designs"] == 2
+    assert c["influential"]["optimizer"] == "sgd_momentum"  # the lower end nearer 0
+    assert c["betas"]["verdict"] == "supported" and c["betas"]["n_designs"] == 1
+    # an interval across the threshold cannot tell; one beyond it on every design fails
+    blurred = shares("p", "adam", (0.1, -0.05, 0.3), betas=(0.1, 0.05, 0.2))
+    c = claims.importance_claims(pd.concat([blurred, sgd]))
+    assert c["influential"]["verdict"] == "partly supported" and c["influential"]["lo"] == -0.05
+    assert c["betas"]["verdict"] == "partly supported"
+    c = claims.importance_claims(shares("p", "adam", (-0.3, -0.5, -0.1), betas=(0.4, 0.3, 0.5)))
+    assert c["influential"]["verdict"] == c["betas"]["verdict"] == "not supported"
+
+
+def test_claims_table_reads_the_designs_when_given():
+    on_grid = {1e-4: .80, 1e-3: .95, 1e-2: .90, 1e-1: .50}
+    runs = cell(on_grid, "p")
+    t = claims.table(analysis.final_epoch(runs), runs,
+                     shares=shares("p", "adam", (0.5, 0.3, 0.7), betas=(0.02, 0.01, 0.05)))
+    assert list(t["verdict"][3:]) == ["supported", "supported"]
+    assert "50% [30, 70]" in t["evidence"][3] and "128 runs" in t["evidence"][3]

@@ -78,7 +78,12 @@ def test_bootstrap_interval_holds_the_point_estimate():
     assert b.loc["lr", "lo"] <= b.loc["lr", "share"] <= b.loc["lr", "hi"] or math.isclose(
         b.loc["lr", "share"], b.loc["lr", "hi"], rel_tol=0.05)
     assert b.loc["lr", "lo"] > 0.3 and (b["n_runs"] == 32).all()
-    assert b.loc["lr", "lo"] > b.drop(index="lr")["hi"].max()  # lr stands apart
+    others = ["beta1", "beta2", "eps", "batch_size"]
+    assert b.loc["lr", "lo"] > b.loc[others, "hi"].max()  # lr stands apart
+    # the sums are paired per draw: the lead's interval is that of lr minus the largest other
+    assert 0 < b.loc[importance.LR_LEAD, "lo"] <= b.loc["lr", "lo"]
+    assert b.loc[importance.BETAS, "share"] == pytest.approx(b.loc["beta1", "share"] + b.loc["beta2", "share"])
+    assert b.loc[importance.OTHERS, "share"] == pytest.approx(b.loc[["beta1", "beta2", "eps"], "share"].sum())
 
 
 def test_design_command_trains_each_point_once_and_refuses_a_bad_size(tmp_path, small_data, capsys):

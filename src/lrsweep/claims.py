@@ -14,6 +14,14 @@ tell), or not supported.
   correlations positive (fewer than 3 lrs up to the tuned one: cannot tell). Supported
   when it holds on every problem, not supported when it fails on every one, partly
   supported otherwise.
+* "The lr is the most influential hyperparameter, for Adam as for any optimizer": on one
+  design (a problem and an optimizer, ``design.PUBLISHED``) it holds when lr's share of the
+  variance of final validation accuracy (functional ANOVA, ``importance``) exceeds that of
+  every other hyperparameter and of the batch size, the whole bootstrap interval of the
+  lead included; it fails when the lead's interval lies below 0. Over the designs as above.
+* "The betas should not need changing": on one Adam design it holds when beta1 and beta2
+  together explain less than ``BETAS_SMALL`` of the variance, the whole interval included;
+  it fails when the interval lies above it. Over the designs as above.
 """
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ from scipy import stats
 from . import analysis
 
 VERDICTS = ("supported", "partly supported", "not supported")
+BETAS_SMALL = 0.10  # a tenth of the variance: the betas "need not change" below it
 
 
 def _over_problems(holds: list[bool], fails: list[bool]) -> str:
@@ -91,6 +100,27 @@ def speed_stability_claim(table: pd.DataFrame, optimizer: str = "adam") -> dict:
             "rho_instability": float(per["rho_instability"].median())}
 
 
+def importance_claims(shares: pd.DataFrame) -> dict[str, dict]:
+    """The verdicts on the "influential" and "betas" claims from the designs' importance
+    (``importance.bootstrap`` rows with ``problem`` and ``optimizer`` columns), each with
+    the design where its number is least favourable to the claim."""
+    from .importance import BETAS, LR_LEAD
+    out = {}
+    for key, term, holds, fails, worst in (
+            ("influential", LR_LEAD, lambda r: r.lo > 0, lambda r: r.hi < 0, "lo"),
+            ("betas", BETAS, lambda r: r.hi < BETAS_SMALL, lambda r: r.lo > BETAS_SMALL, "hi")):
+        rows = shares[shares["term"] == term].reset_index(drop=True)
+        if rows.empty:
+            continue
+        pick = rows.loc[rows[worst].idxmin() if worst == "lo" else rows[worst].idxmax()]
+        out[key] = {"verdict": _over_problems([holds(r) for r in rows.itertuples()],
+                                              [fails(r) for r in rows.itertuples()]),
+                    "problem": pick["problem"], "optimizer": pick["optimizer"],
+                    "share": pick["share"], "lo": pick["lo"], "hi": pick["hi"],
+                    "n_runs": int(pick["n_runs"]), "n_designs": len(rows)}
+    return out
+
+
 THREAD = {  # the answer's words, quoted; the keys name the rows
     "grid": "Try 1e-4, 1e-3, 1e-2 and 1e-1.",
     "two": "I normally use 0.001 and 0.0001.",
@@ -109,10 +139,20 @@ def _rho(x: float) -> str:
     return "n/a (too few lrs)" if np.isnan(x) else f"{x:+.2f}"
 
 
-def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam") -> pd.DataFrame:
-    """One row per claim the study's runs can check: the claim, the verdict and the number
-    behind it (the claims about other hyperparameters need the designs of the "Beyond the
-    learning rate" chapter and are marked as not measured here)."""
+def _design_evidence(key: str, c: dict) -> str:
+    from . import report
+    where = (f"on {c['problem']}, {c['optimizer']} ({c['n_runs']} runs), the least favourable "
+             f"of {c['n_designs']} design{'s' if c['n_designs'] != 1 else ''}")
+    if key == "influential":
+        return f"lr's share of the variance minus the largest other share: {report.fmt_share(c['share'], c['lo'], c['hi'])} {where}"
+    return f"share of the variance explained by beta1 and beta2 together: {report.fmt_share(c['share'], c['lo'], c['hi'])} {where}"
+
+
+def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
+          shares: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim: the claim, the verdict and the number behind it. The claims
+    about other hyperparameters need ``shares`` (the designs' importance, see
+    ``importance_claims``); without them they are marked as not measured."""
     from . import report
     rows = []
     for key, grid in (("grid", "four decades (1e-4 .. 1e-1)"), ("two", "1e-4 and 1e-3")):
@@ -127,9 +167,12 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam") -> p
                      evidence=f"holds on {s['holds_on']} of {_problems(s['n_problems'])}; median rank "
                               f"correlation with the lr: speed {_rho(s['rho_speed'])}, instability "
                               f"{_rho(s['rho_instability'])} (seed 0, every lr of the grid)"))
+    measured = {} if shares is None or shares.empty else importance_claims(shares)
     for key in ("influential", "betas"):
-        rows.append(dict(claim=THREAD[key], verdict="not measured yet",
-                         evidence="needs the hyperparameter designs (lrsweep design)"))
+        c = measured.get(key)
+        rows.append(dict(claim=THREAD[key], verdict=c["verdict"] if c else "not measured yet",
+                         evidence=_design_evidence(key, c) if c else
+                         "needs the hyperparameter designs (lrsweep design)"))
     return pd.DataFrame(rows)
 
 

@@ -126,7 +126,14 @@ cmd_beyond = _per_problem("beyond", "the alternatives")
 def cmd_design(args) -> int:
     from . import design
     from .sweep import run_sweep
-    specs = design.specs(args.problem, args.optimizer, args.n, args.epochs, seed=args.seed)
+    n, epochs = args.n, args.epochs
+    if n is None or epochs is None:
+        published = design.PUBLISHED.get((args.problem, args.optimizer))
+        if published is None:
+            raise UsageError(f"no published design of {args.optimizer} on {args.problem}; "
+                             "give --n and --epochs")
+        n, epochs = n or published[0], epochs or published[1]
+    specs = design.specs(args.problem, args.optimizer, n, epochs, seed=args.seed)
     table = run_sweep(specs, args.results, executor=args.executor, workers=args.workers,
                       quiet=args.quiet)
     if not args.quiet:
@@ -208,8 +215,8 @@ def parser() -> argparse.ArgumentParser:
                        "hyperparameters (lr, betas, eps or momentum, batch size)")
     p.add_argument("problem")
     p.add_argument("--optimizer", default="adam")
-    p.add_argument("--n", type=int, required=True, help="points (a power of 2)")
-    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--n", type=int, help="points, a power of 2 (default: the published design's)")
+    p.add_argument("--epochs", type=int, help="budget (default: the published design's)")
     p.add_argument("--seed", type=int, default=0, help="scrambles the Sobol sequence")
     _store_options(p)
     p.set_defaults(func=cmd_design)

@@ -82,15 +82,40 @@ def scores(table: pd.DataFrame, optimizer: str, seed: int = 0,
     return {**{k: float(main[k]) for k in names}, f"{pair[0]} x {pair[1]}": float(np.mean(fractions))}
 
 
+def draws(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+    """The scores (columns) on the runs as they are (row 0) and on ``reps`` resamples of the
+    runs with replacement (rows 1..reps), the forest refitted each time."""
+    rng = np.random.default_rng(seed)
+    rows = [scores(table, optimizer, seed)]
+    for b in range(reps):
+        resample = table.iloc[rng.integers(0, len(table), len(table))].reset_index(drop=True)
+        rows.append(scores(resample, optimizer, seed + 1 + b))
+    return pd.DataFrame(rows)
+
+
+def with_groups(d: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+    """``d`` (``draws``) with the sums the claims are about, computed per draw so their
+    intervals are paired: ``OTHERS`` (the optimizer's hyperparameters besides lr and the
+    batch size), ``BETAS`` (Adam's two), and ``LR_LEAD``: lr's share minus the largest
+    share of any other single hyperparameter."""
+    singles = [k for k in SPACES[optimizer] if k != "lr"]
+    out = d.assign(**{OTHERS: d[[k for k in singles if k != "batch_size"]].sum(axis=1),
+                      LR_LEAD: d["lr"] - d[singles].max(axis=1)})
+    if {"beta1", "beta2"} <= set(d.columns):
+        out[BETAS] = d["beta1"] + d["beta2"]
+    return out
+
+
+OTHERS, BETAS, LR_LEAD = "other optimizer hyperparameters", "beta1 + beta2", "lr lead"
+
+
 def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level: float = 0.95,
               seed: int = 0) -> pd.DataFrame:
-    """Each score on the runs as they are, with a percentile bootstrap interval over runs
-    resampled with replacement (the forest refitted each time)."""
-    rng = np.random.default_rng(seed)
-    point = scores(table, optimizer, seed)
-    draws = pd.DataFrame([scores(table.iloc[rng.integers(0, len(table), len(table))].reset_index(drop=True),
-                                 optimizer, seed + 1 + b) for b in range(reps)])
+    """Each score (and each sum of ``with_groups``) on the runs as they are, with a
+    percentile bootstrap interval over runs resampled with replacement."""
+    d = with_groups(draws(table, optimizer, reps, seed), optimizer)
     lo, hi = (1 - level) / 2, (1 + level) / 2
-    return pd.DataFrame({"term": list(point), "share": list(point.values()),
-                         "lo": [draws[k].quantile(lo) for k in point],
-                         "hi": [draws[k].quantile(hi) for k in point], "n_runs": len(table)})
+    rest = d.iloc[1:]
+    return pd.DataFrame({"term": list(d.columns), "share": list(d.iloc[0]),
+                         "lo": [rest[k].quantile(lo) for k in d.columns],
+                         "hi": [rest[k].quantile(hi) for k in d.columns], "n_runs": len(table)})

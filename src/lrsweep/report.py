@@ -41,6 +41,14 @@ def fmt_ci(lo: float, hi: float) -> str:
     return f"[{lo:+.{d}f}, {hi:+.{d}f}] pp"
 
 
+def fmt_share(x: float, lo: float, hi: float) -> str:
+    """A share of variance (a fraction) as a percentage with its interval, rounded to what
+    the interval supports."""
+    d = _decimals((hi - lo) / 2)
+    x, lo, hi = (round(100 * v, d) + 0.0 for v in (x, lo, hi))
+    return f"{x:.{d}f}% [{lo:.{d}f}, {hi:.{d}f}]"
+
+
 class Table:
     """A glued table: HTML for the web book, LaTeX for the PDF (escaped, and shrunk to the
     line width when it is wider), plain text elsewhere."""
