@@ -36,10 +36,10 @@ def test_design_specs_are_one_run_sweeps_with_those_settings():
         design.points("prodigy", 8)
 
 
-def synthetic(objective, n=128, seed=0):
+def synthetic(objective, n=128, seed=0, optimizer="adam"):
     """A design table whose validation accuracy is objective(coordinates in [0, 1])."""
     rng = np.random.default_rng(seed)
-    space = design.SPACES["adam"]
+    space = design.SPACES[optimizer]
     u = rng.random((n, len(space)))
     table = pd.DataFrame({k: [importance._lo_hi(*space[k])[0] + x * np.subtract(*importance._lo_hi(*space[k])[::-1])
                               for x in u[:, i]] for i, k in enumerate(space)})
@@ -61,6 +61,16 @@ def test_fanova_sees_the_lr_batch_size_interaction():
     # (a forest of 128 runs recovers part of it; 256 runs recover over half)
     mains = [s[k] for k in ("lr", "beta1", "beta2", "eps", "batch_size")]
     assert s["lr x batch_size"] > 0.3 and s["lr x batch_size"] > max(mains)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd_momentum"])
+def test_the_interaction_is_the_pair_asked_for(optimizer):
+    # optuna's forest orders its columns by name, not as the design space lists them
+    t = synthetic(lambda u: 0.5 + (u["lr"] - 0.5) * (u["batch_size"] - 0.5), optimizer=optimizer)
+    assert importance.scores(t, optimizer)["lr x batch_size"] > 0.3
+    other = "momentum" if optimizer == "sgd_momentum" else "beta1"
+    t = synthetic(lambda u: 0.5 + (u["lr"] - 0.5) * (u[other] - 0.5), optimizer=optimizer)
+    assert importance.scores(t, optimizer)["lr x batch_size"] < 0.1
 
 
 def test_design_table_reads_records_in_the_design_scale():

@@ -72,13 +72,15 @@ def scores(table: pd.DataFrame, optimizer: str, seed: int = 0,
     evaluator = FanovaImportanceEvaluator(n_trees=N_TREES, seed=seed)
     main = evaluator.evaluate(study, params=names)  # fractions of the variance, unnormalised
     # the interaction, from the forest optuna just fitted: V(i, j) - V(i) - V(j), per tree
-    trees = evaluator._evaluator._trees
-    i, j = names.index(pair[0]), names.index(pair[1])
+    # (the singles' per-tree variances optuna computed and kept, clipped at 0 as here; its
+    # forest's columns are the hyperparameters sorted by name)
+    fanova = evaluator._evaluator
+    i, j = sorted(names).index(pair[0]), sorted(names).index(pair[1])
     fractions = []
-    for tree in trees:
+    for t, tree in enumerate(fanova._trees):
         if tree.variance > 0:
-            v = lambda f: max(0.0, tree.get_marginal_variance(np.array(f)))  # noqa: E731
-            fractions.append((v([i, j]) - v([i]) - v([j])) / tree.variance)
+            joint = max(0.0, tree.get_marginal_variance(np.array([i, j])))
+            fractions.append((joint - fanova._variances[i][t] - fanova._variances[j][t]) / tree.variance)
     return {**{k: float(main[k]) for k in names}, f"{pair[0]} x {pair[1]}": float(np.mean(fractions))}
 
 
