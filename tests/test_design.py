@@ -106,3 +106,35 @@ def test_design_command_trains_each_point_once_and_refuses_a_bad_size(tmp_path, 
     assert main(args) == 0 and sorted(tmp_path.glob("mnist_logreg/*.json")) == stored  # resumes
     assert main([*args[:2], "--n", "3", *args[4:]]) == 2
     assert "n must be a power of 2" in capsys.readouterr().err
+
+
+def test_stored_importance_is_reused_only_for_the_same_runs(tmp_path, monkeypatch):
+    t = synthetic(lambda u: 0.9 - 0.5 * (u["lr"] - 0.5) ** 2, n=16)
+    path = tmp_path / "imp.json"
+    first = importance.stored(t, "adam", path, reps=2)
+    calls = []
+    real = importance.bootstrap
+    monkeypatch.setattr(importance, "bootstrap", lambda *a, **k: calls.append(1) or real(*a, **k))
+    pd.testing.assert_frame_equal(importance.stored(t, "adam", path, reps=2), first)
+    assert calls == []  # read back, not refitted
+    changed = t.assign(valid_acc=t["valid_acc"] + np.linspace(0, 0.01, len(t)))
+    importance.stored(changed, "adam", path, reps=2)
+    assert calls == [1]  # other runs: computed again
+    importance.stored(changed, "adam", path, reps=3)
+    assert calls == [1, 1]  # other settings too
+
+
+def test_the_designs_section_shows_stored_designs_and_the_progress_of_others(tmp_path, small_data, monkeypatch):
+    from lrsweep import beyond_page, paths
+    monkeypatch.setattr(importance, "BOOTSTRAP", 2)
+    monkeypatch.setattr(design, "PUBLISHED", {("mnist_logreg", "adam"): (8, 1),
+                                              ("mnist_logreg", "sgd_momentum"): (4, 1)})
+    design.run("mnist_logreg", "adam", 8, 1, tmp_path, executor="inprocess", quiet=True)
+    text, values = beyond_page.importance_section(None, tmp_path, tmp_path / "fig")
+    assert "Adam on mnist_logreg (1 of 4 runs)" not in values["designs_pending"]
+    assert "SGD-momentum on mnist_logreg (0 of 4 runs)" in values["designs_pending"]
+    assert "over 8 Sobol points of Adam's space trained for 1 epochs" in values["importance_sentence"]
+    assert "beta1, beta2 and eps together" in values["importance_sentence"]
+    assert "fig-importance" in text and (tmp_path / "fig" / "fig-importance.svg").is_file()
+    # not the published store: its importance is kept out of data/
+    assert not (paths.ROOT / "data" / "importance" / "mnist_logreg-adam.json").exists()

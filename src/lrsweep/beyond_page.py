@@ -55,6 +55,100 @@ def cheapest_sentence(table: pd.DataFrame | None) -> str:
             f"{over}, the whole interval included, is {cheapest}.")
 
 
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def importance_sentence(shares: pd.DataFrame) -> str:
+    """One sentence per design: the shares of lr, of the optimizer's other hyperparameters
+    together, of the batch size and of the lr x batch size interaction, with intervals."""
+    from . import design, optim
+    from .importance import OTHERS
+    out = []
+    for (problem, optimizer), d in shares.groupby(["problem", "optimizer"], sort=False):
+        d = d.set_index("term")
+        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
+        others = [k for k in design.SPACES[optimizer] if k not in ("lr", "batch_size")]
+        out.append(f"On {problem}, over {int(d['n_runs'].iloc[0])} Sobol points of "
+                   f"{optim.get(optimizer).label}'s space trained for {int(d['epochs'].iloc[0])} epochs, "
+                   f"the learning rate explains {f('lr')} of the variance of the final validation "
+                   f"accuracy, {_and(others)} {'together ' if len(others) > 1 else ''}"
+                   f"{f(OTHERS)}, the batch size {f('batch_size')} and the interaction of lr and "
+                   f"batch size {f('lr x batch_size')}.")
+    return " ".join(out)
+
+
+def design_budget_sentence(designs: dict, results_dir=None) -> str:
+    """How the designs' shorter budget compares with the study's: the study's tuned lr
+    (chosen on validation) at the design's budget and at its own, per design."""
+    from . import optim
+    table, _ = study.stored(sorted({p for p, _ in designs}), results_dir, train_missing=False)
+    parts = []
+    for (problem, optimizer), (_, epochs) in designs.items():
+        cell = None if table is None else table[(table["problem"] == problem) & (table["optimizer"] == optimizer)]
+        if cell is None or cell.empty:
+            continue
+        by = analysis.tuned_by_budget(cell).set_index("epoch")["tuned_lr"]
+        parts.append(f"{optim.get(optimizer).label} on {problem}, {report.fmt_lr(by.get(epochs))} after "
+                     f"{epochs} epochs and {report.fmt_lr(by.iloc[-1])} after {int(by.index.max())}")
+    if not parts:
+        return ""
+    return ("The designs train for fewer epochs than the study, to afford their points. The "
+            "study's tuned learning rate (seed 0 and the stage-2 seeds, chosen on validation) "
+            "at the designs' budget and at its own: " + "; ".join(parts) + ".")
+
+
+def importance_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
+                       train_missing: bool = False) -> tuple[str, dict]:
+    """How much each hyperparameter matters, from the published designs on ``problems_``
+    (None: all) that are stored: MyST text and the values it glues."""
+    from . import chapter, design, figures, importance, optim
+    designs = {k: v for k, v in design.PUBLISHED.items() if problems_ is None or k[0] in problems_}
+    shares, running = importance.of_designs(designs, results_dir, train_missing=train_missing)
+    pending = "; ".join(f"{optim.get(o).label} on {p} ({done} of {planned} runs)"
+                        for (p, o), (done, planned) in running.items())
+    values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
+              "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
+              "design_budget": design_budget_sentence(designs, results_dir)}
+    head = """## How much each hyperparameter matters
+
+Each design is a scrambled Sobol sequence over an optimizer's hyperparameters, one run per
+point with seed 0: for Adam {glue:text}`space_adam`; for SGD with momentum
+{glue:text}`space_sgd`. Functional ANOVA {cite:p}`hutter2014fanova` (optuna's fANOVA, a
+random forest fitted to the runs) splits the variance of the final validation accuracy into
+a share per hyperparameter and per interaction; the intervals are 95% percentile bootstrap
+intervals over the runs, the forest refitted each time. {glue:text}`design_budget`
+{glue:text}`designs_pending`
+"""
+    if shares is None:
+        return head + "\nNo design on these problems is stored yet.\n", values
+    values.update(importance_sentence=importance_sentence(shares),
+                  importance_table=report.table(
+                      shares[shares["term"].isin(importance.SINGLE_AND_PAIR)].assign(
+                          shown=lambda d: [report.fmt_share(*r) for r in zip(d["share"], d["lo"], d["hi"])]),
+                      {"problem": ("problem", "{}"), "optimizer": ("optimizer", "{}"),
+                       "term": ("term", "{}"), "share of the variance (95% interval)": ("shown", "{}"),
+                       "runs (n)": ("n_runs", "{}")}),
+                  fig_importance=figures.saved("fig-importance", figures.importance(shares), figures_dir))
+    return head + f"""
+{{glue:text}}`importance_sentence`
+
+```{{glue:figure}} fig_importance
+:name: fig-importance
+
+Share of the variance of the final validation accuracy explained by each hyperparameter
+and by the interaction of the learning rate with the batch size (functional ANOVA over a
+Sobol design, one run per point), with 95% bootstrap intervals over the runs; a panel per
+problem, a colour per optimizer.
+```
+
+{chapter.downloads("fig-importance")}
+
+```{{glue:}} importance_table
+```
+""", values
+
+
 def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
         range_dir: str | Path | None = None, *, train_missing: bool = True) -> tuple[str, dict]:
     """The chapter's MyST text and the values it glues. ``problems_`` None: every problem

@@ -94,7 +94,8 @@ def speed_stability(table: pd.DataFrame, optimizer: str = "adam") -> pd.DataFram
 
 def speed_stability_claim(table: pd.DataFrame, optimizer: str = "adam") -> dict:
     per = speed_stability(table, optimizer)
-    return {"verdict": _over_problems(list(per["holds"]), list(per["fails"])),
+    shown_on = per.loc[~per["holds"], "problem"].tolist() + per["problem"].tolist()  # where it fails, if it does
+    return {"verdict": _over_problems(list(per["holds"]), list(per["fails"])), "problem": shown_on[0],
             "holds_on": int(per["holds"].sum()), "n_problems": len(per),
             "rho_speed": float(per["rho_speed"].median()),
             "rho_instability": float(per["rho_instability"].median())}
@@ -158,12 +159,12 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
     for key, grid in (("grid", "four decades (1e-4 .. 1e-1)"), ("two", "1e-4 and 1e-3")):
         c = grid_claim(final, grid, optimizer)
         half = (c["hi"] - c["lo"]) / 2
-        rows.append(dict(claim=THREAD[key], verdict=c["verdict"],
+        rows.append(dict(claim=THREAD[key], verdict=c["verdict"], figure=figure(key),
                          evidence=f"regret of choosing within it, where it could be largest: {report.fmt_pp(c['regret'], half)} "
                                   f"{report.fmt_ci(c['lo'], c['hi'])} on {c['problem']} (n = {c['n']}), "
                                   f"over {_problems(c['n_problems'])}"))
     s = speed_stability_claim(runs, optimizer)
-    rows.append(dict(claim=THREAD["shape"], verdict=s["verdict"],
+    rows.append(dict(claim=THREAD["shape"], verdict=s["verdict"], figure=figure("shape", s["problem"]),
                      evidence=f"holds on {s['holds_on']} of {_problems(s['n_problems'])}; median rank "
                               f"correlation with the lr: speed {_rho(s['rho_speed'])}, instability "
                               f"{_rho(s['rho_instability'])} (seed 0, every lr of the grid)"))
@@ -171,12 +172,34 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
     for key in ("influential", "betas"):
         c = measured.get(key)
         rows.append(dict(claim=THREAD[key], verdict=c["verdict"] if c else "not measured yet",
+                         figure=figure(key),
                          evidence=_design_evidence(key, c) if c else
                          "needs the hyperparameter designs (lrsweep design)"))
     return pd.DataFrame(rows)
 
 
-def shown(rows: pd.DataFrame):
-    """The claims table as the book shows it (the first page and the synthesis)."""
+def figure(key: str, problem: str | None = None) -> tuple[str, str]:
+    """The figure that shows a claim's evidence: (its name, its page)."""
+    from .study import CHAPTERS
+    if key in ("grid", "two"):
+        return "fig-grids", "synthesis"
+    if key == "shape":
+        page = next((c for c, probs in CHAPTERS.items() if problem in probs), None)
+        # (a problem outside the book's chapters has no page of its own)
+        return (f"fig-{problem.replace('_', '-')}-epochs", page) if page else ("fig-basin", "synthesis")
+    return "fig-importance", "beyond"
+
+
+def checked(final: pd.DataFrame, runs: pd.DataFrame, results_dir=None, optimizer: str = "adam") -> pd.DataFrame:
+    """``table`` with the importance of every published design that is stored."""
+    from . import importance
+    return table(final, runs, optimizer, shares=importance.of_designs(None, results_dir)[0])
+
+
+def shown(rows: pd.DataFrame, chapters_url: str = ""):
+    """The claims table as the book shows it (the first page and the synthesis), each
+    claim linked to its figure (``chapters_url``: the chapters' folder as the page sees it)."""
     from . import report
-    return report.table(rows, {k: (k, "{}") for k in ("claim", "verdict", "evidence")})
+    links = [report.Link(name, f"{chapters_url}{page}.html#{name}") for name, page in rows["figure"]]
+    return report.table(rows.assign(link=links), {
+        **{k: (k, "{}") for k in ("claim", "verdict", "evidence")}, "figure": ("link", lambda x: x)})

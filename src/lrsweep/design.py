@@ -84,3 +84,13 @@ def run(problem: str, optimizer: str, n: int, epochs: int, results_dir=None, *,
     from .sweep import run_sweep
     return run_sweep(specs(problem, optimizer, n, epochs), results_dir,
                      train_missing=train_missing, **sweep_options)
+
+
+def describe(optimizer: str) -> str:
+    """The design space in words, e.g. "lr from 1e-05 to 0.1 (log-uniform), ..."."""
+    def one(name, scale, low, high):
+        if scale == "complement-log":
+            return f"1 − {name} from {low:g} to {high:g} (log-uniform)"
+        kind = {"log": "log-uniform", "linear": "uniform", "power-of-2": "a power of 2"}[scale]
+        return f"{name.replace('_', ' ')} from {low:g} to {high:g} ({kind})"
+    return ", ".join(one(k, *box) for k, box in SPACES[optimizer].items())

@@ -164,6 +164,33 @@ def cost_regret(rows: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def importance(shares: pd.DataFrame) -> plt.Figure:
+    """Share of the variance of final validation accuracy explained by each hyperparameter
+    and by the lr x batch size interaction (``importance.of_designs`` rows): a panel per
+    problem, a bar per term and optimizer in its colour, with the bootstrap interval."""
+    from .importance import SINGLE_AND_PAIR
+    style()
+    d = _labelled(shares[shares["term"].isin(SINGLE_AND_PAIR)])
+    probs = sorted(set(d["problem"]))
+    terms = [t for t in SINGLE_AND_PAIR if t in set(d["term"])]
+    opts = list(dict.fromkeys(d["optimizer"]))
+    fig, axes = plt.subplots(1, len(probs), figsize=(4.8 * len(probs) + 1.5, 0.42 * len(terms) + 1.4),
+                             sharey=True, squeeze=False, layout="constrained")
+    step = 0.8 / max(1, len(opts))
+    for ax, prob in zip(axes[0], probs):
+        for k, opt in enumerate(opts):
+            sub = d[(d["problem"] == prob) & (d["optimizer"] == opt)].set_index("term").reindex(terms)
+            y = np.arange(len(terms)) + (k - (len(opts) - 1) / 2) * step
+            err = [(sub["share"] - sub["lo"]).clip(lower=0), (sub["hi"] - sub["share"]).clip(lower=0)]
+            ax.barh(y, 100 * sub["share"], height=step, color=COLORS.get(opt), label=opt,
+                    xerr=[100 * e for e in err], error_kw=dict(ecolor="0.25", capsize=2, lw=1))
+        ax.set(title=prob, xlabel="share of the variance (%), 95% interval", xlim=(0, 100))
+    axes[0][0].set_yticks(range(len(terms)), terms)
+    axes[0][0].invert_yaxis()
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
 def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) -> plt.Figure:
     """The tuned lr against the epoch budget: ours (chosen on validation) per problem and
     optimizer, and DeepOBS's (chosen on test, 100 epochs) where given."""

@@ -9,7 +9,11 @@ forest: the variance of the pair's joint marginal minus the two main effects.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,15 +55,23 @@ def _study(table: pd.DataFrame, optimizer: str):
     dists = {k: FloatDistribution(_lo_hi(*space[k])[0], _lo_hi(*space[k])[1]) for k in space}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize")
-    study.add_trials([optuna.trial.create_trial(params={k: float(row[k]) for k in space},
+    outside = {k: table[k][(table[k] < dists[k].low - 1e-3) | (table[k] > dists[k].high + 1e-3)]
+               for k in space}
+    if any(len(v) for v in outside.values()):
+        raise ValueError(f"runs outside the {optimizer} design's box: { {k: list(v) for k, v in outside.items() if len(v)} }")
+    # (clipped: a point rounded to 4 significant digits may sit a hair outside the box)
+    study.add_trials([optuna.trial.create_trial(params={k: float(np.clip(row[k], dists[k].low, dists[k].high))
+                                                        for k in space},
                                                 distributions=dists, value=float(row["valid_acc"]))
                       for _, row in table.iterrows()])
     return study
 
 
 def _lo_hi(scale: str, low: float, high: float) -> tuple[float, float]:
-    a, b = _coordinate(scale, low), _coordinate(scale, high)
-    return min(a, b), max(a, b)
+    """The design's box in its coordinates (a complement-log box bounds 1 - x already)."""
+    if scale == "complement-log":
+        return math.log10(low), math.log10(high)
+    return _coordinate(scale, low), _coordinate(scale, high)
 
 
 def scores(table: pd.DataFrame, optimizer: str, seed: int = 0,
@@ -109,6 +121,9 @@ def with_groups(d: pd.DataFrame, optimizer: str) -> pd.DataFrame:
 
 
 OTHERS, BETAS, LR_LEAD = "other optimizer hyperparameters", "beta1 + beta2", "lr lead"
+# the terms a figure shows, in its order: every single hyperparameter of either design
+# space, then the interaction (a term missing from a design is left out there)
+SINGLE_AND_PAIR = ("lr", "beta1", "beta2", "eps", "momentum", "batch_size", "lr x batch_size")
 
 
 def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level: float = 0.95,
@@ -121,3 +136,55 @@ def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level:
     return pd.DataFrame({"term": list(d.columns), "share": list(d.iloc[0]),
                          "lo": [rest[k].quantile(lo) for k in d.columns],
                          "hi": [rest[k].quantile(hi) for k in d.columns], "n_runs": len(table)})
+
+
+def _key(table: pd.DataFrame, optimizer: str, reps: int, level: float, seed: int) -> str:
+    """What the scores depend on: the runs' coordinates and accuracies, the settings and
+    the versions of the libraries that fit the forests."""
+    what = {"runs": table.to_csv(index=False, float_format="%.17g"), "optimizer": optimizer,
+            "reps": reps, "level": level, "seed": seed, "trees": N_TREES,
+            "versions": {p: version(p) for p in ("optuna", "scikit-learn", "numpy")}}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | None = None,
+           level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """``bootstrap`` (``reps`` None: ``BOOTSTRAP``), read from the JSON at ``path`` when it
+    was computed from exactly this table with these settings (the forests take minutes),
+    computed and written otherwise."""
+    reps = BOOTSTRAP if reps is None else reps
+    path, key = Path(path), _key(table, optimizer, reps, level, seed)
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("key") == key:
+            return pd.DataFrame(saved["rows"])
+    result = bootstrap(table, optimizer, reps, level, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "rows": result.to_dict("records")}, indent=1))
+    tmp.replace(path)  # never a half-written file
+    return result
+
+
+def of_designs(designs: dict | None = None, results_dir=None, *,
+               train_missing: bool = False) -> tuple[pd.DataFrame | None, dict[tuple[str, str], tuple[int, int]]]:
+    """``stored`` for every design (None: ``design.PUBLISHED``) whose runs are all stored
+    (or trained, with ``train_missing``), as rows with ``problem``, ``optimizer`` and
+    ``epochs``; None if there is none yet. Also the (done, planned) runs of the others.
+    The published store keeps its results under data/importance, others under _build."""
+    from . import analysis, design, paths
+    designs = design.PUBLISHED if designs is None else designs
+    store = paths.runs_dir(results_dir)
+    cache = (paths.ROOT / "data" / "importance" if store.resolve() == paths.PUBLISHED_RUNS.resolve()
+             else paths.ROOT / "_build" / "importance")
+    frames, running = [], {}
+    for (problem, optimizer), (n, epochs) in designs.items():
+        done, planned = design.progress(problem, optimizer, n, epochs, results_dir)
+        if done < planned and not train_missing:
+            running[(problem, optimizer)] = (done, planned)
+            continue
+        runs = design.run(problem, optimizer, n, epochs, results_dir, train_missing=train_missing, quiet=True)
+        table = design_table(analysis.final_epoch(runs), optimizer)
+        frames.append(stored(table, optimizer, cache / f"{problem}-{optimizer}.json").assign(
+            problem=problem, optimizer=optimizer, epochs=epochs))
+    return (pd.concat(frames, ignore_index=True) if frames else None), running

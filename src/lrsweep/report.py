@@ -1,6 +1,7 @@
 """Numbers as the book prints them, glued into the prose (never typed by hand)."""
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -49,9 +50,19 @@ def fmt_share(x: float, lo: float, hi: float) -> str:
     return f"{x:.{d}f}% [{lo:.{d}f}, {hi:.{d}f}]"
 
 
+class Link(str):
+    """A cell that links to ``href`` in the web book (a page of the book, relative to the
+    chapters, with an anchor) and reads as its text elsewhere."""
+
+    def __new__(cls, text: str, href: str):
+        cell = super().__new__(cls, text)
+        cell.href = href
+        return cell
+
+
 class Table:
-    """A glued table: HTML for the web book, LaTeX for the PDF (escaped, and shrunk to the
-    line width when it is wider), plain text elsewhere."""
+    """A glued table: HTML for the web book (escaped, ``Link`` cells as links), LaTeX for
+    the PDF (escaped, and shrunk to the line width when it is wider), plain text elsewhere."""
 
     def __init__(self, cells: pd.DataFrame):
         self.cells, self.attributes = cells, ""
@@ -61,7 +72,11 @@ class Table:
         return self
 
     def to_html(self) -> str:
-        return self.cells.style.hide(axis="index").set_table_attributes(self.attributes).to_html()
+        def cell(v):
+            text = html.escape(str(v))
+            return f'<a href="{html.escape(v.href)}">{text}</a>' if isinstance(v, Link) else text
+        cells = self.cells.map(cell)
+        return cells.style.hide(axis="index").set_table_attributes(self.attributes).to_html()
 
     _repr_html_ = to_html
 

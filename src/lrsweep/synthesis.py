@@ -106,10 +106,11 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
             "change (decades)": ("decades", "{:+.1f}")}),
         budget_max_drift=f"{budget['decades'].abs().max():.1f}",
         fig_fixed=figures.saved("fig-fixed-lr", figures.regret_overview(fixed, label="choice"), figures_dir),
+        fig_grids=figures.saved("fig-grids", figures.regret_overview(grids, label="grid"), figures_dir),
         fig_budget=figures.saved("fig-best-lr-budget", figures.best_lr_by_budget(
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
         **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
-        claims_table=claims.shown(claims.table(final, table)),
+        claims_table=claims.shown(claims.checked(final, table, results_dir)),
         plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())))
     optimizers_ = sorted(set(final["optimizer"]))
@@ -171,6 +172,17 @@ promising enough to add seeds.
 
 ```{{glue:}} grid_table
 ```
+
+```{{glue:figure}} fig_grids
+:name: fig-grids
+
+Regret of choosing the learning rate within each coarse grid on validation (test accuracy
+points against tuning over the study's grid, with its {{glue:text}}`level` interval), per
+problem and optimizer. Left of the dashed line, the loss is within the verdict's tolerance
+of {{glue:text}}`delta` point; a pick with one seed has no interval.
+```
+
+{chapter.downloads("fig-grids")}
 
 ## What the budget does to the best learning rate
 
