@@ -149,6 +149,67 @@ problem, a colour per optimizer.
 """, values
 
 
+def batch_sentence(best: pd.DataFrame) -> str:
+    """Per problem and optimizer: the best lr at the smallest and largest batch size, and
+    the fitted slope on log scales."""
+    from . import batch_lr, optim
+    out = []
+    for (problem, optimizer), d in best.groupby(["problem", "optimizer"], sort=False):
+        d = d.sort_values("batch_size")
+        lo, hi = d.iloc[0], d.iloc[-1]
+        out.append(f"On {problem}, {optim.get(optimizer).label}'s best learning rate is "
+                   f"{report.fmt_lr(lo['best_lr'])} at batch size {lo['batch_size']} and "
+                   f"{report.fmt_lr(hi['best_lr'])} at {hi['batch_size']}: a slope of "
+                   f"{batch_lr.slope(d):.1f} decades of lr per decade of batch size over "
+                   f"{len(d)} batch sizes.")
+    return " ".join(out)
+
+
+def batch_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
+                  train_missing: bool = False) -> tuple[str, dict]:
+    """The best lr against the batch size, on the published problems among ``problems_``
+    (None: all) whose sweep is stored: MyST text and the values it glues."""
+    from . import batch_lr, chapter, figures
+    ready, pending = [], []
+    for p in (q for q in batch_lr.PUBLISHED if problems_ is None or q in problems_):
+        done, planned = batch_lr.progress(p, results_dir)
+        if done == planned or train_missing:
+            ready.append(batch_lr.run(p, results_dir, train_missing=train_missing, quiet=True))
+        else:
+            pending.append(f"{p} ({done} of {planned} runs)")
+    values = {"batch_sizes": ", ".join(map(str, batch_lr.BATCH_SIZES)),
+              "batch_window": f"{batch_lr.WINDOW:g}", "batch_seed": str(batch_lr.SEED),
+              "batch_epochs": ", ".join(f"{e} on {p}" for p, e in batch_lr.PUBLISHED.items()),
+              "batch_pending": f"Still running, so not shown yet: {'; '.join(pending)}." if pending else ""}
+    head = """## The best learning rate against the batch size
+
+At each batch size ({glue:text}`batch_sizes`), each optimizer trains with the study's
+learning rates within {glue:text}`batch_window` decades of its tuned one, with seed
+{glue:text}`batch_seed` and the designs' budget (epochs: {glue:text}`batch_epochs`); the
+best learning rate is chosen on validation. One seed and half-decade steps make each best
+learning rate uncertain by about a step. {glue:text}`batch_pending`
+"""
+    if not ready:
+        return head + "\nNo batch-size sweep on these problems is stored yet.\n", values
+    best = batch_lr.best_lrs(pd.concat(ready, ignore_index=True))
+    values.update(batch_sentence=batch_sentence(best),
+                  fig_batch=figures.saved("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
+    return head + f"""
+{{glue:text}}`batch_sentence`
+
+```{{glue:figure}} fig_batch
+:name: fig-batch-lr
+
+The best learning rate (chosen on validation, one seed) against the batch size, per
+optimizer; a hollow marker where it is the smallest or largest learning rate tried at that
+batch size. Grey guides: the square-root (dotted) and linear (dashed) scaling rules through
+the middle batch size.
+```
+
+{chapter.downloads("fig-batch-lr")}
+""", values
+
+
 def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
         range_dir: str | Path | None = None, *, train_missing: bool = True) -> tuple[str, dict]:
     """The chapter's MyST text and the values it glues. ``problems_`` None: every problem

@@ -107,11 +107,11 @@ def _per_problem(module: str, what: str):
         import importlib
 
         from . import study
-        run = importlib.import_module(f"lrsweep.{module}").run
+        mod = importlib.import_module(f"lrsweep.{module}")
         for p in args.problem:
-            study.budget(p)
+            getattr(mod, "check", study.budget)(p)
         for p in args.problem:
-            table = run(p, args.results, executor=args.executor, workers=args.workers,
+            table = mod.run(p, args.results, executor=args.executor, workers=args.workers,
                         quiet=args.quiet)
             if not args.quiet:
                 print(f"{p}: {table.run_id.nunique()} runs of {what} in {args.results}")
@@ -121,6 +121,7 @@ def _per_problem(module: str, what: str):
 
 cmd_study = _per_problem("study", "the published study")
 cmd_beyond = _per_problem("beyond", "the alternatives")
+cmd_batch = _per_problem("batch_lr", "the batch-size sweep")
 
 
 def cmd_design(args) -> int:
@@ -205,7 +206,9 @@ def parser() -> argparse.ArgumentParser:
             ("study", cmd_study, "the published study of some problems: the whole lr grid "
                                  "with one seed, then more seeds where it matters"),
             ("beyond", cmd_beyond, "the alternatives to tuning Adam's lr on some problems: "
-                                   "lr-free optimizers, AMSGrad, cosine, the LR range test")):
+                                   "lr-free optimizers, AMSGrad, cosine, the LR range test"),
+            ("batch", cmd_batch, "the best lr against the batch size on some problems "
+                                 "(lrsweep.batch_lr.PUBLISHED)")):
         p = sub.add_parser(name, help=f"run (or resume) {about}")
         p.add_argument("problem", nargs="+")
         _store_options(p)

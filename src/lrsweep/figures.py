@@ -191,6 +191,37 @@ def importance(shares: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def best_lr_by_batch(best: pd.DataFrame) -> plt.Figure:
+    """The tuned lr against the batch size (``batch_lr.best_lrs``), log-log: a panel per
+    problem, a line per optimizer; hollow markers where the best lr sits at an end of the
+    lrs tried. Grey guides through each optimizer's middle batch size: the square-root
+    (dotted) and linear (dashed) scaling rules."""
+    style()
+    d = _labelled(best)
+    probs = sorted(set(d["problem"]))
+    fig, axes = plt.subplots(1, len(probs), figsize=(4.8 * len(probs) + 1.5, 3.4), squeeze=False,
+                             layout="constrained")
+    for ax, prob in zip(axes[0], probs):
+        for opt, sub in d[d["problem"] == prob].groupby("optimizer", sort=False):
+            sub = sub.sort_values("batch_size")
+            color = COLORS.get(opt)
+            ax.plot(sub["batch_size"], sub["best_lr"], "-", color=color, label=opt)
+            for edge, face in ((False, color), (True, "white")):
+                pts = sub[sub["at_edge"] == edge]
+                ax.scatter(pts["batch_size"], pts["best_lr"], color=face, edgecolor=color, zorder=3,
+                           label=f"{opt}, at the end of the lrs tried" if edge and len(pts) else None)
+            mid = sub.iloc[len(sub) // 2]
+            for power, ls in ((0.5, ":"), (1.0, "--")):
+                ax.plot(sub["batch_size"], mid["best_lr"] * (sub["batch_size"] / mid["batch_size"]) ** power,
+                        ls=ls, color="grey", lw=1, label=f"lr ∝ batch size^{power:g}")
+        ax.set(xscale="log", yscale="log", title=prob, xlabel="batch size", ylabel="best learning rate")
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(d["batch_size"]))))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
 def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) -> plt.Figure:
     """The tuned lr against the epoch budget: ours (chosen on validation) per problem and
     optimizer, and DeepOBS's (chosen on test, 100 epochs) where given."""

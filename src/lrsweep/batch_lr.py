@@ -1,0 +1,78 @@
+"""The best lr against the batch size: on a problem, each optimizer's lrs of the study's
+grid within ``WINDOW`` decades of its tuned lr, at every batch size of ``BATCH_SIZES``,
+with seed 0 and a short budget (the Sobol designs' on that problem). The study's own runs
+(batch size 128, longer) are reused, read at this budget.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import analysis, study
+
+BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
+WINDOW = 1.5  # decades: batch sizes 32..1024 span 1.5 decades, linear scaling moves lr as far
+SEED = 0
+PUBLISHED = {"fmnist_mlp": 5}  # problem -> epochs (as its designs in ``design.PUBLISHED``)
+
+
+def check(problem: str) -> int:
+    """The budget of the published sweep on ``problem``; a clear error if there is none."""
+    from .errors import UsageError
+    if problem not in PUBLISHED:
+        raise UsageError(f"no batch-size sweep of {problem!r}; published: {', '.join(PUBLISHED)}")
+    return PUBLISHED[problem]
+
+
+def lrs(problem: str, optimizer: str, epochs: int, results_dir=None) -> list[float]:
+    """The study's grid within ``WINDOW`` decades of its tuned lr at ``epochs`` (the study
+    of ``problem`` must be stored)."""
+    table = study.run(problem, results_dir, optimizers=[optimizer], train_missing=False, quiet=True)
+    tuned = analysis.tuned_lr(analysis.final_epoch(table, epochs))
+    return [lr for lr in study.GRID if abs(math.log10(lr / tuned)) <= WINDOW + 0.01]  # 3.16: rounded
+
+
+def specs(problem: str, epochs: int, results_dir=None) -> list:
+    from .spec import SweepSpec
+    return [SweepSpec([problem], [o], lrs(problem, o, epochs, results_dir), [SEED], epochs,
+                      settings={"batch_size": b})
+            for o in study.OPTIMIZERS for b in BATCH_SIZES]
+
+
+def progress(problem: str, results_dir=None) -> tuple[int, int]:
+    """(done, planned) runs of the published sweep on ``problem``; trains nothing."""
+    from .paths import runs_dir
+    from .sweep import plan
+    done, todo = plan(specs(problem, check(problem), results_dir), runs_dir(results_dir))
+    return len(done), len(done) + len(todo)
+
+
+def run(problem: str, results_dir=None, *, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+    """The published sweep on ``problem`` (missing runs trained unless ``train_missing`` is
+    False), as a tidy table read at its budget."""
+    from .sweep import run_sweep
+    return run_sweep(specs(problem, check(problem), results_dir), results_dir, train_missing=train_missing,
+                     **sweep_options)
+
+
+def best_lrs(table: pd.DataFrame) -> pd.DataFrame:
+    """Per problem, optimizer and batch size: the tuned lr (validation, at the table's last
+    epoch), its validation accuracy, and whether it sits at an end of the lrs tried there
+    (then the best may lie beyond)."""
+    final = analysis.final_epoch(table)
+    rows = []
+    for (problem, optimizer, batch), cell in final.groupby(["problem", "optimizer", "batch_size"]):
+        best = analysis.tuned_lr(cell)
+        tried = sorted(cell["lr"].unique())
+        rows.append(dict(problem=problem, optimizer=optimizer, batch_size=int(batch), best_lr=best,
+                         valid_acc=float(cell.loc[cell["lr"] == best, "valid_acc"].mean()),
+                         at_edge=best in (tried[0], tried[-1])))
+    return pd.DataFrame(rows)
+
+
+def slope(best: pd.DataFrame) -> float:
+    """Least-squares slope of log10(best lr) on log10(batch size): 1 is the linear scaling
+    rule, 0.5 the square-root rule, 0 a best lr that ignores the batch size."""
+    return float(np.polyfit(np.log10(best["batch_size"]), np.log10(best["best_lr"]), 1)[0])

@@ -1,0 +1,63 @@
+"""The best lr against the batch size: the window of lrs, the choice per batch size, the
+slope, and the page section, on synthetic records and a tiny store."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lrsweep import batch_lr, study
+from lrsweep.errors import UsageError
+from test_analysis import curve, table
+
+
+def at_batch(batch, accs, optimizer="adam"):
+    t = table(curve(optimizer, accs, seeds=[0], noise=0.0), "p")
+    return t.assign(batch_size=batch, run_id=t["run_id"] + f"-b{batch}")
+
+
+def test_best_lr_per_batch_size_and_its_slope():
+    # the best lr grows tenfold over a hundredfold batch: slope 0.5 (the square-root rule)
+    t = pd.concat([at_batch(10, {1e-4: .8, 1e-3: .9, 1e-2: .85}),
+                   at_batch(100, {1e-4: .7, 1e-3: .8, 3.16e-3: .9, 1e-2: .85}),
+                   at_batch(1000, {1e-3: .7, 1e-2: .9})])
+    best = batch_lr.best_lrs(t).set_index("batch_size")
+    assert list(best["best_lr"]) == [1e-3, 3.16e-3, 1e-2]
+    assert list(best["at_edge"]) == [False, False, True]  # 1e-2 is the largest tried at 1000
+    assert best.loc[100, "valid_acc"] == pytest.approx(0.9, abs=1e-3)
+    assert batch_lr.slope(best.reset_index()) == pytest.approx(0.5, abs=0.01)
+
+
+def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, monkeypatch):
+    monkeypatch.setattr(study, "GRID", (1e-4, 1e-3, 1e-2, 1e-1, 1.0))
+    monkeypatch.setitem(study.BUDGETS, "mnist_logreg", 2)
+    monkeypatch.setitem(study.STAGE2_SEEDS, "small", (0,))
+    monkeypatch.setattr(batch_lr, "WINDOW", 1.0)
+    table = study.run("mnist_logreg", tmp_path, optimizers=["adam"], executor="inprocess", quiet=True)
+    tuned = batch_lr.analysis.tuned_lr(batch_lr.analysis.final_epoch(table, 1))  # read at 1 epoch
+    got = batch_lr.lrs("mnist_logreg", "adam", 1, tmp_path)
+    assert got == [lr for lr in study.GRID if abs(math.log10(lr / tuned)) <= 1.0 + 0.01]
+    assert tuned in got and len(got) in (2, 3)
+
+    # the chapter's section: pending until the sweep is stored, then the best lr per batch size
+    from lrsweep import beyond_page
+    monkeypatch.setattr(batch_lr, "PUBLISHED", {"mnist_logreg": 1})
+    monkeypatch.setattr(batch_lr, "BATCH_SIZES", (64, 128))
+    monkeypatch.setattr(study, "OPTIMIZERS", ("adam",))
+    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
+    n = len(got)
+    assert values["batch_pending"] == f"Still running, so not shown yet: mnist_logreg ({n} of {2 * n} runs)."
+    assert "No batch-size sweep" in text
+    batch_lr.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
+    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
+    assert values["batch_pending"] == "" and "fig-batch-lr" in text
+    assert values["batch_sentence"].startswith("On mnist_logreg, Adam's best learning rate is ")
+    assert "at batch size 64 and" in values["batch_sentence"] and "over 2 batch sizes" in values["batch_sentence"]
+
+
+def test_only_published_problems_have_a_batch_sweep(capsys):
+    from lrsweep.cli import main
+    with pytest.raises(UsageError, match="no batch-size sweep"):
+        batch_lr.check("mnist_logreg")
+    assert main(["batch", "fmnist_mlp", "mnist_logreg", "--quiet"]) == 2  # refused before any run
+    assert "no batch-size sweep of 'mnist_logreg'" in capsys.readouterr().err
