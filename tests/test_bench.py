@@ -65,3 +65,17 @@ def test_engine_throughput_of_batched_members_counts_every_member(monkeypatch):
     four = bench.engine_throughput("mnist_logreg", 20, members=4, device=torch.device("cpu"))
     assert one == 20 * problems.get("mnist_logreg").batch_size / 2.0
     assert four == 4 * one
+
+
+def test_compute_counts_each_run_in_the_chapter_that_uses_it():
+    from lrsweep import compute_page, optim
+    adam = optim.get("adam").defaults
+    base = dict(problem="fmnist_mlp", optimizer="adam", lr=1e-3, seed=0, batch_size=128, hparams=dict(adam))
+    assert compute_page.chapter_of(base) == "fmnist"  # the study's grid at the defaults
+    assert compute_page.chapter_of({**base, "problem": "mnist_mlp"}) == "mnist"
+    for other in ({"optimizer": "prodigy", "lr": 1.0, "hparams": optim.get("prodigy").defaults},
+                  {"lr": 2.1e-3},  # the range test's pick
+                  {"batch_size": 32},  # the batch-size sweep
+                  {"hparams": {**adam, "beta1": 0.5}},  # a design point
+                  {"schedule": "cosine:20"}):
+        assert compute_page.chapter_of({**base, **other}) == "beyond", other

@@ -105,7 +105,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     # the alternatives are only read here (their chapter trains them in a variant book)
     alternatives, _ = beyond_page.rows(problems_, results_dir, train_missing=False)
     values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds),
-              "cheapest": beyond_page.cheapest_sentence(alternatives)}
+              "cheapest": beyond_page.cheapest_sentence(alternatives),
+              "importance": beyond_page.importance_summary(results_dir)}
     if table is None:
         values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
         return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values
@@ -145,6 +146,10 @@ the dashed line, the loss is within the verdict's tolerance of {{glue:text}}`del
 ### The cheapest alternative to tuning
 
 {{glue:text}}`cheapest` ([Beyond the learning rate](chapters/beyond))
+
+### Which of Adam's hyperparameters matter
+
+{{glue:text}}`importance` ([Beyond the learning rate](chapters/beyond))
 
 ### The thread's claims
 

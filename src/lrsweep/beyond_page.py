@@ -98,15 +98,32 @@ def design_budget_sentence(designs: dict, results_dir=None) -> str:
             "at the designs' budget and at its own: " + "; ".join(parts) + ".")
 
 
+def importance_summary(results_dir=None) -> str:
+    """The first page's sentence on the designs: each stored design's shares, or that none
+    is stored yet."""
+    from . import importance
+    shares, running = importance.of_designs(None, results_dir)
+    if shares is None:
+        return "No design over the hyperparameters is complete yet" + (
+            f": {_running(running)}." if running else ".")
+    return importance_sentence(shares)
+
+
+def _running(running: dict) -> str:
+    """Designs under way, as "Adam on fmnist_mlp (19 of 128 runs); ..."."""
+    from . import optim
+    return "; ".join(f"{optim.get(o).label} on {p} ({done} of {planned} runs)"
+                     for (p, o), (done, planned) in running.items())
+
+
 def importance_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
                        train_missing: bool = False) -> tuple[str, dict]:
     """How much each hyperparameter matters, from the published designs on ``problems_``
     (None: all) that are stored: MyST text and the values it glues."""
-    from . import chapter, design, figures, importance, optim
+    from . import chapter, design, figures, importance
     designs = {k: v for k, v in design.PUBLISHED.items() if problems_ is None or k[0] in problems_}
     shares, running = importance.of_designs(designs, results_dir, train_missing=train_missing)
-    pending = "; ".join(f"{optim.get(o).label} on {p} ({done} of {planned} runs)"
-                        for (p, o), (done, planned) in running.items())
+    pending = _running(running)
     values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
               "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
               "design_budget": design_budget_sentence(designs, results_dir)}

@@ -172,7 +172,7 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
     for key in ("influential", "betas"):
         c = measured.get(key)
         rows.append(dict(claim=THREAD[key], verdict=c["verdict"] if c else "not measured yet",
-                         figure=figure(key),
+                         figure=figure(key) if c else None,
                          evidence=_design_evidence(key, c) if c else
                          "needs the hyperparameter designs (lrsweep design)"))
     return pd.DataFrame(rows)
@@ -200,6 +200,6 @@ def shown(rows: pd.DataFrame, chapters_url: str = ""):
     """The claims table as the book shows it (the first page and the synthesis), each
     claim linked to its figure (``chapters_url``: the chapters' folder as the page sees it)."""
     from . import report
-    links = [report.Link(name, f"{chapters_url}{page}.html#{name}") for name, page in rows["figure"]]
+    links = [report.Link(f[0], f"{chapters_url}{f[1]}.html#{f[0]}") if f else "" for f in rows["figure"]]
     return report.table(rows.assign(link=links), {
         **{k: (k, "{}") for k in ("claim", "verdict", "evidence")}, "figure": ("link", lambda x: x)})

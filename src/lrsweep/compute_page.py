@@ -21,11 +21,23 @@ def study_numbers(results_dir: str | Path | None = None) -> dict[str, str]:
             "runs_dir": paths.shown(paths.runs_dir(results_dir))}
 
 
+def chapter_of(cfg: dict) -> str:
+    """The chapter whose runs a record's config is: the study's grid with the library's
+    defaults belongs to its problem's chapter; anything else (other optimizers, settings,
+    batch sizes or lrs) to "beyond" (runs the study reused there count once, in the study)."""
+    from . import optim, problems
+    chapter = next((c for c, ps in study.CHAPTERS.items() if cfg["problem"] in ps), "none")
+    spec = optim.OPTIMIZERS.get(cfg["optimizer"])
+    in_study = (cfg["optimizer"] in study.OPTIMIZERS and cfg["lr"] in study.GRID
+                and "schedule" not in cfg and cfg["hparams"] == spec.defaults
+                and cfg["batch_size"] == problems.get(cfg["problem"]).batch_size)
+    return chapter if in_study else "beyond"
+
+
 def cost_table(results_dir: str | Path | None = None):
     """Training hours (summed wall time of the records: runs went in parallel) and runs,
     per chapter, problem and optimizer, with the budget each was trained for."""
-    chapter_of = {p: c for c, ps in study.CHAPTERS.items() for p in ps}
-    rows = [{"chapter": chapter_of.get(r["config"]["problem"], "none"),
+    rows = [{"chapter": chapter_of(r["config"]),
              "problem": r["config"]["problem"], "optimizer": r["config"]["optimizer"],
              "budget": r["budget"], "hours": r["wall_time_s"] / 3600}
             for r in records.load_all(paths.runs_dir(results_dir))]

@@ -90,7 +90,7 @@ def describe(optimizer: str) -> str:
     """The design space in words, e.g. "lr from 1e-05 to 0.1 (log-uniform), ..."."""
     def one(name, scale, low, high):
         if scale == "complement-log":
-            return f"1 − {name} from {low:g} to {high:g} (log-uniform)"
+            return f"1 - {name} from {low:g} to {high:g} (log-uniform)"
         kind = {"log": "log-uniform", "linear": "uniform", "power-of-2": "a power of 2"}[scale]
         return f"{name.replace('_', ' ')} from {low:g} to {high:g} ({kind})"
     return ", ".join(one(k, *box) for k, box in SPACES[optimizer].items())
