@@ -134,7 +134,10 @@ point with seed 0: for Adam {glue:text}`space_adam`; for SGD with momentum
 {glue:text}`space_sgd`. Functional ANOVA {cite:p}`hutter2014fanova` (optuna's fANOVA, a
 random forest fitted to the runs) splits the variance of the final validation accuracy into
 a share per hyperparameter and per interaction; the intervals are 95% percentile bootstrap
-intervals over the runs, the forest refitted each time. {glue:text}`design_budget`
+intervals over the runs, the forest refitted each time. A resample repeats some runs, which
+lets the forest read a little variance into hyperparameters that explain none, so the
+interval of a small share can sit above its estimate: it errs against the claim that the
+betas do not matter, never for it. {glue:text}`design_budget`
 {glue:text}`designs_pending`
 """
     if shares is None:
