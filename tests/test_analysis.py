@@ -112,6 +112,12 @@ def test_basin_width_counts_contiguous_decades_within_delta():
     assert analysis.basin_width(cell, 0.006) == pytest.approx(2.0)   # 1e-4 .. 1e-2
     assert analysis.basin_width(cell, 0.004) == pytest.approx(1.0)   # 1e-3 .. 1e-2
     assert analysis.basin_width(cell, 0.001) == 0.0                  # 1.0 is not contiguous
+    # the grid bounds the true basin: up to the first lr outside it on each side
+    assert analysis.basin_most(cell, 0.004) == pytest.approx(3.0)    # 1e-4 .. 1e-1
+    assert analysis.basin_most(cell, 0.001) == pytest.approx(2.0)    # 1e-4 .. 1e-2
+    assert analysis.basin_most(cell, 0.006) == pytest.approx(4.0)    # 1e-5 .. 1e-1
+    assert analysis.basin_width(cell, 0.11) == pytest.approx(3.0)    # 1e-5 .. 1e-2: the grid's end
+    assert analysis.basin_most(cell, 0.11) == math.inf
 
 
 def test_fixed_lr_is_chosen_without_the_task_it_is_scored_on():

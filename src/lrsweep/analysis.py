@@ -184,9 +184,8 @@ def verdict(lo: float, hi: float, delta: float = DELTA) -> str:
 
 # --------------------------------------------------------------------------- sensitivity
 
-def basin_width(cell: pd.DataFrame, delta: float) -> float:
-    """Decades of lr, around the best mean test accuracy, whose mean test accuracy stays
-    within ``delta`` of it (contiguous on the grid; 0 when only the best lr qualifies)."""
+def _basin(cell: pd.DataFrame, delta: float) -> tuple[list[float], int, int]:
+    """The cell's lrs and the first and last index of the basin around the best."""
     acc = lr_means(cell)["test_acc"]
     i = int(np.argmax(acc.to_numpy()))
     ok = (acc >= acc.iloc[i] - delta).to_numpy()
@@ -195,7 +194,24 @@ def basin_width(cell: pd.DataFrame, delta: float) -> float:
         lo -= 1
     while hi < len(ok) - 1 and ok[hi + 1]:
         hi += 1
-    return float(math.log10(acc.index[hi] / acc.index[lo]))
+    return list(acc.index), lo, hi
+
+
+def basin_width(cell: pd.DataFrame, delta: float) -> float:
+    """Decades of lr, around the best mean test accuracy, whose mean test accuracy stays
+    within ``delta`` of it (contiguous on the grid; 0 when only the best lr qualifies)."""
+    lrs, lo, hi = _basin(cell, delta)
+    return float(math.log10(lrs[hi] / lrs[lo]))
+
+
+def basin_most(cell: pd.DataFrame, delta: float) -> float:
+    """The most the basin can span, given the grid: up to the first lr outside it on each
+    side (the true edges lie somewhere in between); infinite where it reaches an end of
+    the grid (nothing says where it stops)."""
+    lrs, lo, hi = _basin(cell, delta)
+    if lo == 0 or hi == len(lrs) - 1:
+        return math.inf
+    return float(math.log10(lrs[hi + 1] / lrs[lo - 1]))
 
 
 def fixed_lr(final: pd.DataFrame, optimizer: str, leave_out: str) -> float:
@@ -237,6 +253,7 @@ def summary(final: pd.DataFrame, default_lr: float | None = None) -> pd.DataFram
                    no_learning=int((cell["outcome"] == "no_learning").sum()),
                    verdict=verdict(r["lo"], r["hi"]))
         row.update({f"basin_{round(d * 1000)}": basin_width(cell, d) for d in BASIN_DELTAS})
+        row.update({f"basin_{round(d * 1000)}_most": basin_most(cell, d) for d in BASIN_DELTAS})
         out.append(row)
     return pd.DataFrame(out)
 

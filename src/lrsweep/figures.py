@@ -122,7 +122,8 @@ def regret_overview(rows: pd.DataFrame, label: str = "what") -> plt.Figure:
 
 def basin_overview(summary: pd.DataFrame) -> plt.Figure:
     """Basin widths (decades of lr within each tolerance of the best) per problem, a panel
-    per tolerance, the optimizers side by side in their colours."""
+    per tolerance, the optimizers side by side in their colours; a line from each bar to
+    the most the grid allows (an arrow where the basin reaches an end of the grid)."""
     from .analysis import BASIN_DELTAS
     style()
     d = _labelled(summary)
@@ -134,8 +135,16 @@ def basin_overview(summary: pd.DataFrame) -> plt.Figure:
     for ax, delta in zip(axes, BASIN_DELTAS):
         for k, opt in enumerate(opts):
             sub = d[d["optimizer"] == opt].set_index("problem").reindex(probs)
-            ax.barh([i + (k - (len(opts) - 1) / 2) * step for i in range(len(probs))],
-                    sub[f"basin_{round(delta * 1000)}"], height=step, color=COLORS.get(opt), label=opt)
+            ys = [i + (k - (len(opts) - 1) / 2) * step for i in range(len(probs))]
+            key = f"basin_{round(delta * 1000)}"
+            ax.barh(ys, sub[key], height=step, color=COLORS.get(opt), label=opt)
+            for y, w, most in zip(ys, sub[key], sub[key + "_most"]):
+                if np.isinf(most):
+                    ax.plot([w, w + 0.5], [y, y], color="0.25", lw=1, marker=">", markevery=[1],
+                            ms=4, label="reaches an end of the grid")
+                elif not np.isnan(most):
+                    ax.plot([w, most], [y, y], color="0.25", lw=1, marker="|", markevery=[1],
+                            label="the most the grid allows")
         ax.set(title=f"within {100 * delta:g} pt", xlabel="decades of lr")
     axes[0].set_yticks(range(len(probs)), probs)
     axes[0].invert_yaxis()

@@ -50,6 +50,12 @@ def fmt_share(x: float, lo: float, hi: float) -> str:
     return f"{x:.{d}f}% [{lo:.{d}f}, {hi:.{d}f}]"
 
 
+def fmt_basin(width: float, most: float) -> str:
+    """A basin width with the most the grid allows: "1.0 to 2.0", or "1.5 or more" where
+    the basin reaches an end of the grid."""
+    return f"{width:.1f} or more" if math.isinf(most) else f"{width:.1f} to {most:.1f}"
+
+
 class Link(str):
     """A cell that links to ``href`` in the web book (a page of the book, relative to the
     chapters, with an anchor) and reads as its text elsewhere."""
@@ -109,7 +115,9 @@ def with_regret_text(rows: pd.DataFrame, regret: str = "regret", lo: str = "lo",
 def summary_table(summary: pd.DataFrame):
     """The summary as readers see it: the regret of each optimizer's default with its
     interval and the seeds behind it, the basin width and the verdict."""
-    return table(with_regret_text(summary, lo="regret_lo", hi="regret_hi"), {
+    shown = with_regret_text(summary, lo="regret_lo", hi="regret_hi").assign(
+        basin_shown=[fmt_basin(w, m) for w, m in zip(summary["basin_10"], summary["basin_10_most"])])
+    return table(shown, {
         "problem": ("problem", "{}"),
         "optimizer": ("optimizer", lambda o: optim.get(o).label),
         "default lr": ("default_lr", fmt_lr),
@@ -119,7 +127,7 @@ def summary_table(summary: pd.DataFrame):
         "regret of default": ("regret_shown", "{}"),
         f"{LEVEL:.0%} interval": ("ci", "{}"),
         "seeds (n)": ("n_seeds", "{}"),
-        "decades within 1 pt": ("basin_10", "{:.1f}"),
+        "decades within 1 pt (the most the grid allows)": ("basin_shown", "{}"),
         "verdict on the default": ("verdict", "{}"),
     })
 

@@ -13,10 +13,14 @@ from . import analysis, optim, report, study
 
 
 def basin_table(summary: pd.DataFrame) -> report.Table:
+    """Per problem and optimizer, each basin width with the most the grid allows."""
     cols = {"problem": ("problem", "{}"), "optimizer": ("optimizer", lambda o: optim.get(o).label)}
+    shown = summary.copy()
     for d in analysis.BASIN_DELTAS:
-        cols[f"decades within {100 * d:g} pt"] = (f"basin_{round(d * 1000)}", "{:.1f}")
-    return report.table(summary, cols)
+        k = f"basin_{round(d * 1000)}"
+        shown[k + "_shown"] = [report.fmt_basin(w, m) for w, m in zip(summary[k], summary[k + "_most"])]
+        cols[f"decades within {100 * d:g} pt"] = (k + "_shown", "{}")
+    return report.table(shown, cols)
 
 
 def regret_table(rows: pd.DataFrame, how: str) -> report.Table:
@@ -128,6 +132,10 @@ and every interval is a simultaneous {{glue:text}}`level` interval with the seed
 The basin of an optimizer on a problem is the span of learning rates, in decades, around
 its best whose mean test accuracy stays within a tolerance of the best. A wide basin means
 the learning rate matters little; the grid's step of half a decade is the least it resolves.
+The true edges lie between the last learning rate inside and the first outside, so the
+grid bounds each width: the table gives the span measured and, after "to", the most it can
+be ("or more" where the basin reaches an end of the grid); most grid points have one seed,
+whose noise these bounds leave out.
 
 ```{{glue:figure}} fig_basin
 :name: fig-basin
