@@ -240,10 +240,12 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
               "n_ready": str(0 if table is None else table["problem"].nunique()),
               "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}"}
     if table is None:
-        return "No problem has its study and its alternatives stored yet.\n", values
+        return "## The cheapest alternative to tuning\n\nNo problem has its study and its alternatives stored yet.\n", values
     values.update(alternatives_table=shown(table), cheapest=cheapest_sentence(table),
                   fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
-    return f"""{{glue:text}}`cheapest`
+    return f"""## The cheapest alternative to tuning
+
+{{glue:text}}`cheapest`
 
 ```{{glue:figure}} fig_alternatives
 :name: fig-alternatives
