@@ -98,7 +98,7 @@ def test_claims_table_reads_the_designs_when_given():
     t = claims.table(analysis.final_epoch(runs), runs,
                      shares=shares("p", "adam", (0.5, 0.3, 0.7), betas=(0.02, 0.01, 0.05)))
     assert list(t["verdict"][3:]) == ["supported", "supported"]
-    assert "50% [30, 70]" in t["evidence"][3] and "128 runs" in t["evidence"][3]
+    assert "50% [30, 70] on p, Adam (128 runs)" in t["evidence"][3]
     # each claim links to the figure that shows it, from wherever the table is shown
     html = claims.shown(t, "chapters/").to_html()
     assert 'href="chapters/beyond.html#fig-importance"' in html

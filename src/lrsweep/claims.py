@@ -142,7 +142,8 @@ def _rho(x: float) -> str:
 
 def _design_evidence(key: str, c: dict) -> str:
     from . import report
-    where = (f"on {c['problem']}, {c['optimizer']} ({c['n_runs']} runs), the least favourable "
+    from . import optim
+    where = (f"on {c['problem']}, {optim.get(c['optimizer']).label} ({c['n_runs']} runs), the least favourable "
              f"of {c['n_designs']} design{'s' if c['n_designs'] != 1 else ''}")
     if key == "influential":
         return f"lr's share of the variance minus the largest other share: {report.fmt_share(c['share'], c['lo'], c['hi'])} {where}"
