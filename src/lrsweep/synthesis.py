@@ -81,7 +81,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
     """The synthesis as MyST text, and the values it glues. ``problems_`` None: every
     problem of the published study whose runs are all stored."""
-    from . import answer, chapter, claims, deepobs, figures
+    from . import answer, beyond_page, chapter, claims, deepobs, figures
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
@@ -116,7 +116,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
         claims_table=claims.shown(claims.checked(final, table, results_dir)),
         plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
-        adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())))
+        adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
+        importance=beyond_page.importance_summary(results_dir))
     optimizers_ = sorted(set(final["optimizer"]))
     recommendations = " ".join(f"{{glue:text}}`{o}_recommendation`" for o in optimizers_)
     return f"""The distance from one arbitrary learning rate says little about an optimizer: SGD with
@@ -244,7 +245,10 @@ each optimizer's tuned accuracy on our problems. Sivaprasad et al.
 the most practical under a small tuning budget, and Schmidt et al.
 {{cite:p}}`schmidt2021descending` that no optimizer wins everywhere, while trying several at
 their defaults did about as well as tuning one. Our version of the ease-of-tuning question
-is the basin width: {{glue:text}}`basin_sentence` Loshchilov and Hutter
+is the basin width: {{glue:text}}`basin_sentence` The thread's answer calls the learning rate
+the most influential of Adam's hyperparameters; functional ANOVA
+{{cite:p}}`hutter2014fanova` over a design of all of them measures it ([Beyond the learning
+rate](beyond)): {{glue:text}}`importance` Loshchilov and Hutter
 {{cite:p}}`loshchilov2019decoupled` showed that with L2 regularisation inside Adam the best
 learning rate and the regularisation strength are coupled; cifar10_3c3d has such an L2 term
 (DeepOBS's), so its best learning rate belongs to that regularisation.
