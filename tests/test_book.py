@@ -145,7 +145,9 @@ def test_pdf_from_the_same_execution(built, workdir):
     assert "Built from commit " + provenance.git_state()["commit"] in text
     assert "Adam: a method for stochastic optimization" in text and "DeepOBS" in text
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert 8 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 40
+    # the whole book and no runaway layout; it grows with the published study (42 pages
+    # with five of its six problems, the designs and the alternatives)
+    assert 8 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 80
     for page in ("intro.html", "chapters/cite.html"):
         assert "lrsweep-report.pdf" in (html / page).read_text(), page
     assert (html / "_static" / "lrsweep-report.pdf").read_bytes() == pdf.read_bytes()
