@@ -126,14 +126,15 @@ def importance_section(problems_: list[str] | None = None, results_dir=None, fig
     pending = _running(running)
     values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
               "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
-              "design_budget": design_budget_sentence(designs, results_dir)}
+              "design_budget": design_budget_sentence(designs, results_dir),
+              "importance_level": f"{analysis.LEVEL:.0%}"}
     head = """## How much each hyperparameter matters
 
 Each design is a scrambled Sobol sequence over an optimizer's hyperparameters, one run per
 point with seed 0: for Adam {glue:text}`space_adam`; for SGD with momentum
 {glue:text}`space_sgd`. Functional ANOVA {cite:p}`hutter2014fanova` (optuna's fANOVA, a
 random forest fitted to the runs) splits the variance of the final validation accuracy into
-a share per hyperparameter and per interaction; the intervals are 95% percentile bootstrap
+a share per hyperparameter and per interaction; the intervals are {glue:text}`importance_level` percentile bootstrap
 intervals over the runs, the forest refitted each time. A resample repeats some runs, which
 lets the forest read a little variance into hyperparameters that explain none, so the
 interval of a small share can sit above its estimate: it errs against the claim that the
@@ -147,7 +148,7 @@ betas do not matter, never for it. {glue:text}`design_budget`
                       shares[shares["term"].isin(importance.SINGLE_AND_PAIR)].assign(
                           shown=lambda d: [report.fmt_share(*r) for r in zip(d["share"], d["lo"], d["hi"])]),
                       {"problem": ("problem", "{}"), "optimizer": ("optimizer", "{}"),
-                       "term": ("term", "{}"), "share of the variance (95% interval)": ("shown", "{}"),
+                       "term": ("term", "{}"), f"share of the variance ({analysis.LEVEL:.0%} interval)": ("shown", "{}"),
                        "runs (n)": ("n_runs", "{}")}),
                   fig_importance=figures.saved("fig-importance", figures.importance(shares), figures_dir))
     return head + f"""
@@ -158,7 +159,7 @@ betas do not matter, never for it. {glue:text}`design_budget`
 
 Share of the variance of the final validation accuracy explained by each hyperparameter
 and by the interaction of the learning rate with the batch size (functional ANOVA over a
-Sobol design, one run per point), with 95% bootstrap intervals over the runs; a panel per
+Sobol design, one run per point), with {{glue:text}}`importance_level` bootstrap intervals over the runs; a panel per
 problem, a colour per optimizer.
 ```
 

@@ -177,6 +177,7 @@ def importance(shares: pd.DataFrame) -> plt.Figure:
     """Share of the variance of final validation accuracy explained by each hyperparameter
     and by the lr x batch size interaction (``importance.of_designs`` rows): a panel per
     problem, a bar per term and optimizer in its colour, with the bootstrap interval."""
+    from .analysis import LEVEL
     from .importance import SINGLE_AND_PAIR
     style()
     d = _labelled(shares[shares["term"].isin(SINGLE_AND_PAIR)])
@@ -193,7 +194,7 @@ def importance(shares: pd.DataFrame) -> plt.Figure:
             err = [(sub["share"] - sub["lo"]).clip(lower=0), (sub["hi"] - sub["share"]).clip(lower=0)]
             ax.barh(y, 100 * sub["share"], height=step, color=COLORS.get(opt), label=opt,
                     xerr=[100 * e for e in err], error_kw=dict(ecolor="0.25", capsize=2, lw=1))
-        ax.set(title=prob, xlabel="share of the variance (%), 95% interval", xlim=(0, 100))
+        ax.set(title=prob, xlabel=f"share of the variance (%), {LEVEL:.0%} interval", xlim=(0, 100))
     axes[0][0].set_yticks(range(len(terms)), terms)
     axes[0][0].invert_yaxis()
     _shared_legend(fig, axes.flat)

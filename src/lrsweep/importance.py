@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .analysis import LEVEL
 from .design import SPACES
 
 N_TREES = 64
@@ -126,7 +127,7 @@ OTHERS, BETAS, LR_LEAD = "other optimizer hyperparameters", "beta1 + beta2", "lr
 SINGLE_AND_PAIR = ("lr", "beta1", "beta2", "eps", "momentum", "batch_size", "lr x batch_size")
 
 
-def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level: float = 0.95,
+def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level: float = LEVEL,
               seed: int = 0) -> pd.DataFrame:
     """Each score (and each sum of ``with_groups``) on the runs as they are, with a
     percentile bootstrap interval over runs resampled with replacement."""
@@ -148,7 +149,7 @@ def _key(table: pd.DataFrame, optimizer: str, reps: int, level: float, seed: int
 
 
 def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | None = None,
-           level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+           level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
     """``bootstrap`` (``reps`` None: ``BOOTSTRAP``), read from the JSON at ``path`` when it
     was computed from exactly this table with these settings (the forests take minutes),
     computed and written otherwise."""
