@@ -97,23 +97,24 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
     """The first page's answer as MyST text, and the values it glues. ``problems_`` None:
     every problem of the published study; other design arguments as in ``study.run``."""
-    from . import beyond_page, chapter, figures
+    from . import beyond_page, chapter, figures, importance
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
                                   stage2_seeds=stage2_seeds)
     # the alternatives are only read here (their chapter trains them in a variant book)
     alternatives, _ = beyond_page.rows(problems_, results_dir, train_missing=False)
+    shares, designs_running = importance.of_designs(None, results_dir)  # read once, used twice
     values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds),
               "cheapest": beyond_page.cheapest_sentence(alternatives),
-              "importance": beyond_page.importance_summary(results_dir)}
+              "importance": beyond_page.importance_summary(shares, designs_running)}
     if table is None:
         values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
         return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
     values.update(plain_answer=plain_answer(summary), answer_table=report.summary_table(summary),
-                  claims_table=claims.shown(claims.checked(final, table, results_dir), 'chapters/'),
+                  claims_table=claims.shown(claims.table(final, table, shares=shares), "chapters/"),
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
                   fig_overview=figures.saved("fig-overview", figures.regret_overview(
                       overview_rows(final)), figures_dir))

@@ -36,8 +36,8 @@ def lrs(problem: str, optimizer: str, epochs: int, results_dir=None) -> list[flo
 
 def specs(problem: str, epochs: int, results_dir=None) -> list:
     from .spec import SweepSpec
-    return [SweepSpec([problem], [o], lrs(problem, o, epochs, results_dir), [SEED], epochs,
-                      settings={"batch_size": b})
+    window = {o: lrs(problem, o, epochs, results_dir) for o in study.OPTIMIZERS}  # once per optimizer
+    return [SweepSpec([problem], [o], window[o], [SEED], epochs, settings={"batch_size": b})
             for o in study.OPTIMIZERS for b in BATCH_SIZES]
 
 

@@ -98,11 +98,9 @@ def design_budget_sentence(designs: dict, results_dir=None) -> str:
             "at the designs' budget and at its own: " + "; ".join(parts) + ".")
 
 
-def importance_summary(results_dir=None) -> str:
-    """The first page's sentence on the designs: each stored design's shares, or that none
-    is stored yet."""
-    from . import importance
-    shares, running = importance.of_designs(None, results_dir)
+def importance_summary(shares: pd.DataFrame | None, running: dict) -> str:
+    """The sentence on the designs (``importance.of_designs``'s two results): each stored
+    design's shares, or that none is complete yet."""
     if shares is None:
         return "No design over the hyperparameters is complete yet" + (
             f": {_running(running)}." if running else ".")

@@ -140,14 +140,15 @@ def _rho(x: float) -> str:
     return "n/a (too few lrs)" if np.isnan(x) else f"{x:+.2f}"
 
 
+_MEASURE = {"influential": "lr's share of the variance minus the largest other share",
+            "betas": "share of the variance explained by beta1 and beta2 together"}
+
+
 def _design_evidence(key: str, c: dict) -> str:
-    from . import report
-    from . import optim
-    where = (f"on {c['problem']}, {optim.get(c['optimizer']).label} ({c['n_runs']} runs), the least favourable "
-             f"of {c['n_designs']} design{'s' if c['n_designs'] != 1 else ''}")
-    if key == "influential":
-        return f"lr's share of the variance minus the largest other share: {report.fmt_share(c['share'], c['lo'], c['hi'])} {where}"
-    return f"share of the variance explained by beta1 and beta2 together: {report.fmt_share(c['share'], c['lo'], c['hi'])} {where}"
+    from . import optim, report
+    return (f"{_MEASURE[key]}: {report.fmt_share(c['share'], c['lo'], c['hi'])} on {c['problem']}, "
+            f"{optim.get(c['optimizer']).label} ({c['n_runs']} runs), the least favourable of "
+            f"{c['n_designs']} design{'s' if c['n_designs'] != 1 else ''}")
 
 
 def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
@@ -189,12 +190,6 @@ def figure(key: str, problem: str | None = None) -> tuple[str, str]:
         # (a problem outside the book's chapters has no page of its own)
         return (f"fig-{problem.replace('_', '-')}-epochs", page) if page else ("fig-basin", "synthesis")
     return "fig-importance", "beyond"
-
-
-def checked(final: pd.DataFrame, runs: pd.DataFrame, results_dir=None, optimizer: str = "adam") -> pd.DataFrame:
-    """``table`` with the importance of every published design that is stored."""
-    from . import importance
-    return table(final, runs, optimizer, shares=importance.of_designs(None, results_dir)[0])
 
 
 def shown(rows: pd.DataFrame, chapters_url: str = ""):

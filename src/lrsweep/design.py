@@ -63,7 +63,7 @@ def specs(problem: str, optimizer: str, n: int, epochs: int, *, seed: int = 0,
 
 # The designs the book reads: (problem, optimizer) -> (points, epochs). The budget is a
 # quarter of the study's on fmnist_mlp (the tuned lr there is the same after 5 epochs as
-# after 20; the chapter shows it), which buys 128 points for Adam in about 2.5 hours.
+# after 20; the chapter shows it), which makes 128 points for Adam affordable on one core.
 PUBLISHED: dict[tuple[str, str], tuple[int, int]] = {
     ("fmnist_mlp", "adam"): (128, 5),
     ("fmnist_mlp", "sgd_momentum"): (64, 5),

@@ -81,11 +81,12 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
     """The synthesis as MyST text, and the values it glues. ``problems_`` None: every
     problem of the published study whose runs are all stored."""
-    from . import answer, beyond_page, chapter, claims, deepobs, figures
+    from . import answer, beyond_page, chapter, claims, deepobs, figures, importance
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
                                   stage2_seeds=stage2_seeds)
+    shares, designs_running = importance.of_designs(None, results_dir)  # read once, used twice
     values = {"pending_note": answer.pending_note(running), "level": f"{analysis.LEVEL:.0%}",
               "delta": f"{100 * analysis.DELTA:g}", "n_problems": str(len(problems_) - len(running)),
               "plain_answer": answer.plain_answer(pd.DataFrame(columns=["optimizer"]))}
@@ -114,10 +115,10 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         fig_budget=figures.saved("fig-best-lr-budget", figures.best_lr_by_budget(
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
         **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
-        claims_table=claims.shown(claims.checked(final, table, results_dir)),
+        claims_table=claims.shown(claims.table(final, table, shares=shares)),
         plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
-        importance=beyond_page.importance_summary(results_dir))
+        importance=beyond_page.importance_summary(shares, designs_running))
     optimizers_ = sorted(set(final["optimizer"]))
     recommendations = " ".join(f"{{glue:text}}`{o}_recommendation`" for o in optimizers_)
     return f"""The distance from one arbitrary learning rate says little about an optimizer: SGD with
