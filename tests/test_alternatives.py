@@ -46,8 +46,13 @@ def test_cost_regret_figure_lists_each_alternative_once_cheapest_first():
 
     from lrsweep import figures
     rows = pd.DataFrame([dict(problem=p, alternative=a, cost_runs=c, regret=r, lo=r - .005, hi=r + .005, n=5)
-                         for p in ("p", "q") for a, c, r in (("grid", 3, .001), ("default", 1, .02), ("full", 12, 0.0))])
+                         for p in ("p", "q") for a, c, r in (("grid", 3, .001), ("default", 1, .02), ("full", 12, 0.0))]
+                        + [dict(problem="p", alternative="lr-free", cost_runs=1, regret=0, lo=-.01, hi=.01, n=5)])
     fig = figures.cost_regret(rows)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["default (1 run)", "grid (3 runs)", "full (12 runs)"]
+    # one measured on fewer problems than the others says so
+    assert labels == ["default (1 run)", "lr-free (1 run; 1 of 2 problems)", "grid (3 runs)", "full (12 runs)"]
+    # and it cannot be the cheapest, however small its regret where it was measured
+    rows.loc[rows["alternative"] == "lr-free", "hi"] = 0.001
+    assert alternatives.cheapest_within(rows, delta=0.01) == "grid"
     plt.close(fig)

@@ -40,8 +40,12 @@ def test_the_chapter_shows_a_problem_once_its_study_and_alternatives_are_stored(
     from lrsweep import beyond_page
     runs, ranges, figs = tmp_path / "runs", tmp_path / "range", tmp_path / "figs"
     study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
+    # with the study alone: only what the study itself gives, and the alternatives pending
     text, values = beyond_page.run(["mnist_logreg"], runs, figs, ranges, train_missing=False)
-    assert values["n_ready"] == "0" and "mnist_logreg (0 of" in values["pending_note"]
+    assert values["n_ready"] == "1" and "mnist_logreg (0 of" in values["pending_note"]
+    assert "of its alternatives" in values["pending_note"]
+    shown = set(values["alternatives_table"].cells["alternative"])
+    assert "Adam at 0.001" in shown and not shown & {"LR range test", "DoG at its default"}
     beyond.run("mnist_logreg", runs, ranges, executor="inprocess", quiet=True)
     text, values = beyond_page.run(["mnist_logreg"], runs, figs, ranges, train_missing=False)
     assert values["n_ready"] == "1" and "fig-alternatives" in text
@@ -50,3 +54,37 @@ def test_the_chapter_shows_a_problem_once_its_study_and_alternatives_are_stored(
     assert values["cheapest"].startswith(("The cheapest alternative", "No alternative"))
     assert "reference" not in values["cheapest"]
     assert (figs / "fig-alternatives.png").is_file()
+
+
+def test_the_published_plan_runs_only_its_kinds_and_refuses_other_problems(
+        tmp_path, small_data, small_study, monkeypatch):
+    monkeypatch.setitem(beyond.PUBLISHED, "mnist_logreg", beyond.ONE_RUN)
+    table = beyond.run("mnist_logreg", tmp_path / "runs", tmp_path / "range", executor="inprocess", quiet=True)
+    assert not table["optimizer"].eq("amsgrad").any() and not table["hparams"].str.contains("schedule=").any()
+    assert set(beyond.AT_DEFAULT) <= set(table["optimizer"])
+    assert beyond.complete("mnist_logreg", tmp_path / "runs", tmp_path / "range")[0]
+    with pytest.raises(UsageError, match="no alternatives on 'mnist_mlp'"):
+        beyond.run("mnist_mlp", tmp_path / "runs", tmp_path / "range", quiet=True)
+    with pytest.raises(UsageError, match="no alternatives on 'mnist_mlp'"):
+        beyond.complete("mnist_mlp", tmp_path / "runs", tmp_path / "range")
+
+
+def test_problems_without_alternatives_show_the_studys_and_what_the_rest_would_cost(
+        tmp_path, small_data, small_study, monkeypatch):
+    from lrsweep import beyond_page
+    monkeypatch.delitem(beyond.PUBLISHED, "mnist_logreg")
+    monkeypatch.setattr(study, "PROBLEMS", ("mnist_logreg",))
+    runs = tmp_path / "runs"
+    study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
+    table, running = beyond_page.rows(["mnist_logreg"], runs, tmp_path / "range", train_missing=False)
+    assert not running and set(table["problem"]) == {"mnist_logreg"}
+    assert "Adam at 0.001" in set(table["alternative"]) and "LR range test" not in set(table["alternative"])
+    # the estimate: one run per lr-free optimizer and the range test's pick, per stage-2 seed
+    from lrsweep import records
+    from lrsweep.compute_page import study_run_hours
+    hours = study_run_hours("mnist_logreg", runs)
+    walls = [r["wall_time_s"] for r in records.load_all(runs)]
+    assert hours == pytest.approx(sum(walls) / len(walls) / 3600)
+    expected = (len(beyond.AT_DEFAULT) + 1) * len(study.stage2_seeds_of("mnist_logreg")) * hours
+    assert f"mnist_logreg about {expected:.1f} hours" in beyond_page.unmeasured_cost(runs)
+    assert "on mnist_logreg, only those read from the study" in beyond_page.measured_sentence()

@@ -89,7 +89,8 @@ def pending_note(running: dict[str, study.Progress]) -> str:
     if not running:
         return "Every problem of this study has all its runs."
     return ("Still running, so not in the table yet: " + "; ".join(
-        f"{p} ({now.done} of {now.planned} runs" + (f" of stage {now.stage}" if now.stage else "") + ")"
+        f"{p} ({now.done} of {now.planned} runs"
+        + (f" of stage {now.stage}" if now.stage else " of its alternatives") + ")"
         for p, now in running.items()) + ".")
 
 

@@ -7,6 +7,10 @@ budgets and stage-2 seeds, so its regret against tuned Adam is paired by seed.
   the study tunes: AMSGrad, and Adam with a cosine schedule over the budget;
 * the LR range test (``range_test``): one test with seed 0, its pick trained with the
   stage-2 seeds.
+
+``PUBLISHED`` says which of these the report runs on which problem. The alternatives read
+from the study itself (Adam at its default, the coarse grids) need no runs of their own and
+are shown on every problem (``alternatives``).
 """
 from __future__ import annotations
 
@@ -20,6 +24,24 @@ AT_DEFAULT = ("prodigy", "dadapt_adam", "dog", "schedulefree_adamw")
 VARIANTS = {"AMSGrad": {"optimizers": ["amsgrad"]},
             "Adam, cosine schedule": {"optimizers": ["adam"], "settings": {"schedule": "cosine"}}}
 RANGE_TEST_SEED = 0
+KINDS = ("at_default", "range_test", "variants")
+ONE_RUN = ("at_default", "range_test")  # one training run per seed at the problem's budget
+# Issue 10 caps the alternatives at about 5 hours of this 2-core machine, so: every kind
+# where runs are cheap (logistic regression); on fmnist_mlp only those that cost one run,
+# since a tuned variant costs a whole grid, as much as tuning itself, and so cannot be the
+# cheapest; elsewhere none (on the conv nets, one run of all four lr-free optimizers and the
+# range test at the study's seeds would take about 3.5 hours per problem).
+PUBLISHED = {"mnist_logreg": KINDS, "fmnist_logreg": KINDS, "fmnist_mlp": ONE_RUN}
+
+
+def check(problem: str) -> tuple[str, ...]:
+    """The kinds of alternative the report runs on ``problem``; a clear error if none."""
+    from .errors import UsageError
+    study.budget(problem)
+    if problem not in PUBLISHED:
+        raise UsageError(f"the report runs no alternatives on {problem!r}; it runs them on "
+                         f"{', '.join(PUBLISHED)} (lrsweep.beyond.PUBLISHED)")
+    return PUBLISHED[problem]
 
 
 def at_default_specs(problem: str) -> list:
@@ -40,33 +62,37 @@ def range_test_spec(problem: str, optimizer: str, range_dir: str | Path, train_m
 
 def run(problem: str, results_dir=None, range_dir: str | Path | None = None, *,
         train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-    """Every alternative's runs on ``problem`` (missing ones trained unless
-    ``train_missing`` is False); the tidy table of all of them."""
+    """The runs of every alternative ``PUBLISHED`` for ``problem`` (missing ones trained
+    unless ``train_missing`` is False); the tidy table of all of them."""
     from . import paths
     from .sweep import run_sweep
+    kinds = check(problem)
     range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
-    ranged = range_test_spec(problem, "adam", range_dir, train_missing)
-    tables = [run_sweep(at_default_specs(problem) + [ranged],
-                        results_dir, train_missing=train_missing, **sweep_options)]
-    for design in VARIANTS.values():
+    specs = at_default_specs(problem) if "at_default" in kinds else []
+    if "range_test" in kinds:
+        specs.append(range_test_spec(problem, "adam", range_dir, train_missing))
+    tables = [run_sweep(specs, results_dir, train_missing=train_missing, **sweep_options)] if specs else []
+    for design in VARIANTS.values() if "variants" in kinds else ():
         tables.append(study.run(problem, results_dir, train_missing=train_missing, **design,
                                 **sweep_options))
     return pd.concat(tables, ignore_index=True)
 
 
 def complete(problem: str, results_dir=None, range_dir: str | Path | None = None) -> tuple[bool, int, int]:
-    """Whether every alternative's runs on ``problem`` are stored, and how many of those
-    planned so far are (a variant's stage 2 is planned once its stage 1 is complete)."""
+    """Whether the runs of every alternative ``PUBLISHED`` for ``problem`` are stored, and
+    how many of those planned so far are (a variant's stage 2 is planned once its stage 1 is
+    complete)."""
     from . import paths
     from .sweep import plan
+    kinds = check(problem)
     range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
-    specs = at_default_specs(problem)
-    tested = (range_dir / problem / f"adam-seed{RANGE_TEST_SEED}.json").is_file()
-    if tested:
+    specs = at_default_specs(problem) if "at_default" in kinds else []
+    tested = "range_test" not in kinds or (range_dir / problem / f"adam-seed{RANGE_TEST_SEED}.json").is_file()
+    if tested and "range_test" in kinds:
         specs.append(range_test_spec(problem, "adam", range_dir, train_missing=False))
     done, todo = plan(specs, paths.runs_dir(results_dir))
     n_done, n_planned, all_done = len(done), len(done) + len(todo) + (not tested), tested and not todo
-    for design in VARIANTS.values():
+    for design in VARIANTS.values() if "variants" in kinds else ():
         now = study.progress(problem, results_dir, **design)
         n_done, n_planned, all_done = n_done + now.done, n_planned + now.planned, all_done and now.complete
     return all_done, n_done, n_planned

@@ -1,5 +1,6 @@
-"""The "Beyond the learning rate" chapter: the alternatives to tuning Adam's lr, on every
-problem whose main study and alternatives are both stored, as MyST text and glued values."""
+"""The "Beyond the learning rate" chapter as MyST text and glued values: the alternatives to
+tuning Adam's lr on every problem whose study is stored, the hyperparameters' importance
+from the Sobol designs, and the best lr against the batch size."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,41 +19,76 @@ def shown(rows: pd.DataFrame) -> report.Table:
 
 def rows(problems_: list[str] | None = None, results_dir=None, range_dir: str | Path | None = None, *,
          train_missing: bool = True) -> tuple[pd.DataFrame | None, dict]:
-    """``alternatives.table`` over every problem whose study and alternatives are stored
-    (None if there is none yet), and the progress of the others."""
+    """``alternatives.table`` over every problem whose study is stored (None if there is
+    none yet), with the alternatives ``beyond.PUBLISHED`` runs on it once all of them are
+    stored; the progress of the studies and alternatives still running."""
     from . import paths
     range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
     problems_ = problems_ or list(study.PROBLEMS)
     main, running = study.stored(problems_, results_dir, train_missing=train_missing)
-    ready, extra, picks = [], [], {}
-    for p in ([] if main is None else sorted(set(main["problem"]))):
+    if main is None:
+        return None, running
+    extra, picks = [], {}
+    for p in sorted(set(main["problem"]) & set(beyond.PUBLISHED)):
         done, n_done, n_planned = beyond.complete(p, results_dir, range_dir)
         if not (done or train_missing):
             running[p] = study.Progress(0, n_done, n_planned)  # stage 0: the alternatives' runs
             continue
         extra.append(beyond.run(p, results_dir, range_dir, train_missing=train_missing, quiet=True))
-        test = range_test.stored(p, "adam", beyond.RANGE_TEST_SEED, range_dir, train_missing=False)
-        picks[p] = (float(f"{test['picked_lr']:.3g}"), test["epochs"])
-        ready.append(p)
-    if not ready:
-        return None, running
-    main_final = analysis.final_epoch(main[main["problem"].isin(ready)])
-    return alternatives.table(main_final, analysis.final_epoch(pd.concat(extra, ignore_index=True)), picks), running
+        if "range_test" in beyond.PUBLISHED[p]:
+            test = range_test.stored(p, "adam", beyond.RANGE_TEST_SEED, range_dir, train_missing=False)
+            picks[p] = (float(f"{test['picked_lr']:.3g}"), test["epochs"])
+    main_final = analysis.final_epoch(main)
+    extra_final = analysis.final_epoch(pd.concat(extra, ignore_index=True)) if extra else main_final.iloc[:0]
+    return alternatives.table(main_final, extra_final, picks), running
 
 
 def cheapest_sentence(table: pd.DataFrame | None) -> str:
-    """The cheapest alternative within the tolerance on every problem ready, as a sentence."""
+    """The cheapest alternative within the tolerance on every problem shown, as a sentence."""
     if table is None:
-        return "No problem has its alternatives to tuning stored yet."
+        return "No problem has its study stored yet."
     cheapest = alternatives.cheapest_within(table)
     tol, names = f"{100 * analysis.DELTA:g} point", sorted(set(table["problem"]))
-    over = (f"on {names[0]}, the one problem with its alternatives stored so far" if len(names) == 1 else
-            f"on every one of the {len(names)} problems with their alternatives stored ({', '.join(names)})")
+    over = (f"on {names[0]}, the one problem with its study stored so far" if len(names) == 1 else
+            f"on every one of the {len(names)} problems with their study stored ({', '.join(names)})")
+    rule = "an alternative qualifies only where it was measured on all of them"
     if cheapest is None:
         return (f"No alternative to tuning Adam's learning rate kept its regret below {tol} {over}, "
-                "with the whole interval.")
+                f"with the whole interval ({rule}).")
     return (f"The cheapest alternative to tuning Adam's learning rate whose regret stayed below {tol} "
-            f"{over}, the whole interval included, is {cheapest}.")
+            f"{over}, the whole interval included, is {cheapest} ({rule}).")
+
+
+def unmeasured_cost(results_dir=None) -> str:
+    """What the one-run alternatives would cost on each stored problem that lacks them,
+    from the mean training time of its study's runs."""
+    from .compute_page import study_run_hours
+    runs_per_seed = len(beyond.AT_DEFAULT) + 1  # the lr-free optimizers and the range test's pick
+    out = []
+    for p in study.PROBLEMS:
+        if p in beyond.PUBLISHED or (hours := study_run_hours(p, results_dir)) is None:
+            continue
+        seeds = len(study.stage2_seeds_of(p))
+        out.append(f"{p} about {runs_per_seed * seeds * hours:.1f} hours ({runs_per_seed} runs for each "
+                   f"of {seeds} seeds, at the {hours:.2f} hours one run of its study took on average)")
+    if not out:
+        return ""
+    return ("Measured on the rest, the alternatives that cost one run would take, on "
+            + "; on ".join(out) + ".")
+
+
+def measured_sentence() -> str:
+    """Where the alternatives that need runs of their own were run (``beyond.PUBLISHED``)."""
+    names = {"at_default": "the learning-rate-free optimizers and Schedule-Free AdamW",
+             "range_test": "the LR range test", "variants": "AMSGrad and the cosine schedule"}
+    by_kinds: dict[tuple, list[str]] = {}
+    for p, kinds in beyond.PUBLISHED.items():
+        by_kinds.setdefault(kinds, []).append(p)
+    parts = [f"{_and([names[k] for k in kinds])} on {_and(ps)}" for kinds, ps in by_kinds.items()]
+    rest = [p for p in study.PROBLEMS if p not in beyond.PUBLISHED]
+    return (f"The alternatives that need runs of their own were run as follows: {'; '.join(parts)}"
+            + (f"; on {_and(rest)}, only those read from the study itself (Adam at its default "
+               "and the grids)." if rest else "."))
 
 
 def _and(words: list[str]) -> str:
@@ -232,25 +268,31 @@ the middle batch size.
 def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
         range_dir: str | Path | None = None, *, train_missing: bool = True) -> tuple[str, dict]:
     """The chapter's MyST text and the values it glues. ``problems_`` None: every problem
-    of the published study; a problem shows once its study and its alternatives are stored."""
+    of the published study; a problem shows once its study is stored, its alternatives once
+    all of those ``beyond.PUBLISHED`` runs on it are."""
     from . import chapter, figures
     table, running = rows(problems_, results_dir, range_dir, train_missing=train_missing)
+    from .compute_page import chapter_hours
     values = {"pending_note": answer.pending_note(running),
               "n_ready": str(0 if table is None else table["problem"].nunique()),
-              "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}"}
+              "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}",
+              "measured": measured_sentence(),
+              "beyond_hours": f"{chapter_hours('beyond', results_dir):.1f}",
+              "unmeasured_cost": unmeasured_cost(results_dir)}
     if table is None:
-        return "## The cheapest alternative to tuning\n\nNo problem has its study and its alternatives stored yet.\n", values
+        return "## The cheapest alternative to tuning\n\nNo problem has its study stored yet.\n", values
     values.update(alternatives_table=shown(table), cheapest=cheapest_sentence(table),
                   fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
     return f"""## The cheapest alternative to tuning
 
-{{glue:text}}`cheapest`
+{{glue:text}}`cheapest` {{glue:text}}`measured`
 
 ```{{glue:figure}} fig_alternatives
 :name: fig-alternatives
 
 Cost against regret of each alternative to tuning Adam's learning rate, cheapest first (in
-brackets: the training runs its choice needs): its regret against tuned Adam on the problem
+brackets: the training runs its choice needs, and the problems it was measured on where
+not all): its regret against tuned Adam on the problem
 where the regret's {{glue:text}}`level` interval reaches highest, with that interval. Left
 of the dashed line the loss is within {{glue:text}}`delta` point.
 ```

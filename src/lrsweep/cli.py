@@ -205,8 +205,9 @@ def parser() -> argparse.ArgumentParser:
     for name, func, about in (
             ("study", cmd_study, "the published study of some problems: the whole lr grid "
                                  "with one seed, then more seeds where it matters"),
-            ("beyond", cmd_beyond, "the alternatives to tuning Adam's lr on some problems: "
-                                   "lr-free optimizers, AMSGrad, cosine, the LR range test"),
+            ("beyond", cmd_beyond, "the alternatives to tuning Adam's lr on some problems "
+                                   "(lrsweep.beyond.PUBLISHED): lr-free optimizers, AMSGrad, "
+                                   "cosine, the LR range test"),
             ("batch", cmd_batch, "the best lr against the batch size on some problems "
                                  "(lrsweep.batch_lr.PUBLISHED)")):
         p = sub.add_parser(name, help=f"run (or resume) {about}")

@@ -34,16 +34,35 @@ def chapter_of(cfg: dict) -> str:
     return chapter if in_study else "beyond"
 
 
-def cost_table(results_dir: str | Path | None = None):
+def _cost(results_dir: str | Path | None = None) -> pd.DataFrame:
     """Training hours (summed wall time of the records: runs went in parallel) and runs,
     per chapter, problem and optimizer, with the budget each was trained for."""
     rows = [{"chapter": chapter_of(r["config"]),
              "problem": r["config"]["problem"], "optimizer": r["config"]["optimizer"],
              "budget": r["budget"], "hours": r["wall_time_s"] / 3600}
             for r in records.load_all(paths.runs_dir(results_dir))]
-    cost = (pd.DataFrame(rows).groupby(["chapter", "problem", "optimizer", "budget"], as_index=False)
+    return (pd.DataFrame(rows, columns=["chapter", "problem", "optimizer", "budget", "hours"])
+            .groupby(["chapter", "problem", "optimizer", "budget"], as_index=False)
             .agg(runs=("hours", "size"), hours=("hours", "sum")))
-    return report.table(cost, {"chapter": ("chapter", "{}"), "problem": ("problem", "{}"),
+
+
+def chapter_hours(chapter: str, results_dir: str | Path | None = None) -> float:
+    """Training hours of the runs counted in ``chapter`` (``chapter_of``)."""
+    cost = _cost(results_dir)
+    return float(cost.loc[cost["chapter"] == chapter, "hours"].sum())
+
+
+def study_run_hours(problem: str, results_dir: str | Path | None = None) -> float | None:
+    """Mean training hours of one run of ``problem``'s study (None if it has none yet)."""
+    cost = _cost(results_dir)
+    mine = cost[(cost["problem"] == problem) & (cost["chapter"] != "beyond")
+                & (cost["budget"] == study.budget(problem))]
+    return float(mine["hours"].sum() / mine["runs"].sum()) if len(mine) else None
+
+
+def cost_table(results_dir: str | Path | None = None):
+    """``_cost`` as a table for the page."""
+    return report.table(_cost(results_dir), {"chapter": ("chapter", "{}"), "problem": ("problem", "{}"),
                                "optimizer": ("optimizer", "{}"),
                                "epochs asked": ("budget", "{}"), "runs": ("runs", "{:,}"),
                                "training hours": ("hours", "{:.2f}")})

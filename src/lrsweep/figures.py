@@ -155,7 +155,8 @@ def basin_overview(summary: pd.DataFrame) -> plt.Figure:
 def cost_regret(rows: pd.DataFrame) -> plt.Figure:
     """Each alternative to tuning (``alternatives.table`` rows) on one row, cheapest at the
     top: its regret where the interval reaches highest over the problems, with that
-    interval, and its cost (training runs) in the label."""
+    interval, and its cost (training runs) and, where not all, the problems it was measured
+    on in the label."""
     from .analysis import DELTA, LEVEL
     style()
     worst = rows.loc[rows.assign(h=rows["hi"].fillna(rows["regret"])).groupby("alternative")["h"].idxmax()]
@@ -164,8 +165,11 @@ def cost_regret(rows: pd.DataFrame) -> plt.Figure:
     for y, r in worst.iterrows():
         err = None if r.hi != r.hi else 100 * np.array([[max(0.0, r.regret - r.lo)], [max(0.0, r.hi - r.regret)]])
         ax.errorbar(100 * r.regret, y, xerr=err, fmt="o", color="0.25", capsize=3)
-    ax.set_yticks(range(len(worst)), [f"{r.alternative} ({r.cost_runs:.3g} run{'s' if r.cost_runs != 1 else ''})"
-                                      for r in worst.itertuples()])
+    n_all, n_of = rows["problem"].nunique(), rows.groupby("alternative")["problem"].nunique()
+    ax.set_yticks(range(len(worst)), [
+        f"{r.alternative} ({r.cost_runs:.3g} run{'s' if r.cost_runs != 1 else ''}"
+        + (f"; {n_of[r.alternative]} of {n_all} problems)" if n_of[r.alternative] < n_all else ")")
+        for r in worst.itertuples()])
     ax.invert_yaxis()
     ax.axvline(100 * DELTA, color="grey", ls="--", lw=1)
     ax.axvline(0, color="grey", lw=0.5)
