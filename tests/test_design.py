@@ -138,3 +138,35 @@ def test_the_designs_section_shows_stored_designs_and_the_progress_of_others(tmp
     assert "fig-importance" in text and (tmp_path / "fig" / "fig-importance.svg").is_file()
     # not the published store: its importance is kept out of data/
     assert not (paths.ROOT / "data" / "importance" / "mnist_logreg-adam.json").exists()
+
+
+def test_near_the_tuned_lr_the_flat_top_leaves_the_variance_to_the_others():
+    # accuracy falls steeply away from lr = 1e-3 and is flat within a decade of it, where
+    # only beta1 moves it: over the whole box lr explains nearly all, near 1e-3 beta1 does
+    def objective(u):
+        lr = -5 + 4 * u["lr"]  # log10, as the box spans it
+        return 0.9 - 0.2 * max(0.0, abs(lr + 3) - 0.5) ** 2 + 0.01 * u["beta1"]
+    t = synthetic(objective, n=256)
+    window, box = importance.near(t, 1e-3)
+    assert box == {"lr": (pytest.approx(-3.5), pytest.approx(-2.5))}
+    assert window["lr"].between(-3.5, -2.5).all()
+    assert len(window) == (t["lr"] - (-3)).abs().le(0.5).sum() > importance.MIN_NEAR
+    assert importance.scores(t, "adam")["lr"] > 0.8
+    near = importance.scores(window, "adam", box=box)
+    assert near["beta1"] > 0.8 and near["lr"] < 0.05
+    with pytest.raises(ValueError, match="outside"):  # the narrowed box refuses the rest
+        importance.scores(t, "adam", box=box)
+
+
+def test_the_near_analysis_keys_its_cache_by_the_box_and_says_when_too_few_runs(tmp_path, monkeypatch):
+    t = synthetic(lambda u: 0.9 - 0.5 * (u["lr"] - 0.5) ** 2, n=16)
+    window, box = importance.near(t, 1e-3)
+    assert importance._key(window, "adam", 2, 0.95, 0, box) != importance._key(window, "adam", 2, 0.95, 0)
+    monkeypatch.setattr(importance, "_tables", lambda *a, **k: ([("p", "adam", 5, t)], {}))
+    monkeypatch.setattr(importance, "_cache_dir", lambda _: tmp_path)
+    rows = importance.near_designs({("p", "adam"): 1e-3})
+    assert len(rows) == 1 and rows["term"].isna().all() and rows["n_runs"].iloc[0] == len(window)
+    assert rows["sd"].iloc[0] == pytest.approx(window["valid_acc"].std())
+    from lrsweep import beyond_page
+    assert f"fewer than the {importance.MIN_NEAR}" in beyond_page.near_sentence(rows)
+    assert importance.near_designs({}) is None  # no tuned lr: nothing to centre on

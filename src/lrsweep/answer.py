@@ -106,9 +106,10 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     # the alternatives are only read here (their chapter trains them in a variant book)
     alternatives, _ = beyond_page.rows(problems_, results_dir, train_missing=False)
     shares, designs_running = importance.of_designs(None, results_dir)  # read once, used twice
+    near = beyond_page.near_rows(None, results_dir)
     values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds),
               "cheapest": beyond_page.cheapest_sentence(alternatives),
-              "importance": beyond_page.importance_summary(shares, designs_running)}
+              "importance": beyond_page.importance_summary(shares, designs_running, near)}
     if table is None:
         values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
         return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values

@@ -91,6 +91,10 @@ def measured_sentence() -> str:
                "and the grids)." if rest else "."))
 
 
+def _points(sd: float) -> str:
+    return f"{100 * sd:.2g} points"
+
+
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
@@ -108,25 +112,34 @@ def importance_sentence(shares: pd.DataFrame) -> str:
         out.append(f"On {problem}, over {int(d['n_runs'].iloc[0])} Sobol points of "
                    f"{optim.get(optimizer).label}'s space trained for {int(d['epochs'].iloc[0])} epochs, "
                    f"the learning rate explains {f('lr')} of the variance of the final validation "
-                   f"accuracy, {_and(others)} {'together ' if len(others) > 1 else ''}"
+                   f"accuracy (its standard deviation over the points: {_points(d['sd'].iloc[0])}), {_and(others)} {'together ' if len(others) > 1 else ''}"
                    f"{f(OTHERS)}, the batch size {f('batch_size')} and the interaction of lr and "
                    f"batch size {f('lr x batch_size')}.")
     return " ".join(out)
 
 
-def design_budget_sentence(designs: dict, results_dir=None) -> str:
-    """How the designs' shorter budget compares with the study's: the study's tuned lr
-    (chosen on validation) at the design's budget and at its own, per design."""
-    from . import optim
+def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:
+    """Per design whose problem's study is stored: the study's tuned lr (seed 0 and the
+    stage-2 seeds, chosen on validation) at the design's budget, at the study's own, and
+    that budget."""
     table, _ = study.stored(sorted({p for p, _ in designs}), results_dir, train_missing=False)
-    parts = []
+    out = {}
     for (problem, optimizer), (_, epochs) in designs.items():
         cell = None if table is None else table[(table["problem"] == problem) & (table["optimizer"] == optimizer)]
         if cell is None or cell.empty:
             continue
         by = analysis.tuned_by_budget(cell).set_index("epoch")["tuned_lr"]
-        parts.append(f"{optim.get(optimizer).label} on {problem}, {report.fmt_lr(by.get(epochs))} after "
-                     f"{epochs} epochs and {report.fmt_lr(by.iloc[-1])} after {int(by.index.max())}")
+        out[(problem, optimizer)] = (float(by.get(epochs)), float(by.iloc[-1]), int(by.index.max()))
+    return out
+
+
+def design_budget_sentence(designs: dict, tuned: dict) -> str:
+    """How the designs' shorter budget compares with the study's: the study's tuned lr
+    at the design's budget and at its own, per design (``tuned``: ``_tuned_by_design``)."""
+    from . import optim
+    parts = [f"{optim.get(optimizer).label} on {problem}, {report.fmt_lr(at)} after "
+             f"{designs[(problem, optimizer)][1]} epochs and {report.fmt_lr(final)} after {final_epochs}"
+             for (problem, optimizer), (at, final, final_epochs) in tuned.items()]
     if not parts:
         return ""
     return ("The designs train for fewer epochs than the study, to afford their points. The "
@@ -134,13 +147,48 @@ def design_budget_sentence(designs: dict, results_dir=None) -> str:
             "at the designs' budget and at its own: " + "; ".join(parts) + ".")
 
 
-def importance_summary(shares: pd.DataFrame | None, running: dict) -> str:
-    """The sentence on the designs (``importance.of_designs``'s two results): each stored
-    design's shares, or that none is complete yet."""
+def near_sentence(near: pd.DataFrame | None) -> str:
+    """The designs' shares within ``importance.NEAR`` decades of the tuned lr, per design."""
+    from . import importance, optim
+    from .importance import BETAS, MIN_NEAR, OTHERS
+    if near is None:
+        return "No design has its problem's study stored yet, so there is no tuned lr to centre on."
+    out = []
+    for (problem, optimizer), d in near.groupby(["problem", "optimizer"], sort=False):
+        head = (f"On {problem}, {optim.get(optimizer).label}'s design has {int(d['n_runs'].iloc[0])} "
+                f"runs within {importance.NEAR:g} decades of {report.fmt_lr(d['tuned_lr'].iloc[0])}")
+        if d["term"].isna().all():
+            out.append(f"{head}, fewer than the {MIN_NEAR} a forest needs, so it is not split.")
+            continue
+        d = d.set_index("term")
+        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
+        group = (f"beta1 and beta2 together {f(BETAS)}, and with eps {f(OTHERS)}" if BETAS in d.index
+                 else f"its other hyperparameters {f(OTHERS)}")
+        out.append(f"{head}. There the validation accuracy varies less (standard deviation "
+                   f"{_points(d['sd'].iloc[0])}), and the learning rate explains {f('lr')} of its "
+                   f"variance, {group}, the batch size {f('batch_size')} and the interaction of lr and "
+                   f"batch size {f('lr x batch_size')}.")
+    return " ".join(out)
+
+
+def near_rows(designs: dict | None = None, results_dir=None, tuned: dict | None = None) -> pd.DataFrame | None:
+    """``importance.near_designs`` around each design's tuned lr at its budget (``tuned``:
+    ``_tuned_by_design``, computed if None)."""
+    from . import design, importance
+    designs = design.PUBLISHED if designs is None else designs
+    tuned = _tuned_by_design(designs, results_dir) if tuned is None else tuned
+    return importance.near_designs({k: at for k, (at, _, _) in tuned.items()}, designs, results_dir)
+
+
+def importance_summary(shares: pd.DataFrame | None, running: dict, near: pd.DataFrame | None = None) -> str:
+    """The sentences on the designs (``importance.of_designs``'s two results, and
+    ``near_rows``): each stored design's shares, then those near the tuned lr where a
+    design has enough runs there; or that no design is complete yet."""
     if shares is None:
         return "No design over the hyperparameters is complete yet" + (
             f": {_running(running)}." if running else ".")
-    return importance_sentence(shares)
+    split = None if near is None else near[near["term"].notna()]
+    return importance_sentence(shares) + ("" if split is None or split.empty else " " + near_sentence(split))
 
 
 def _running(running: dict) -> str:
@@ -157,10 +205,11 @@ def importance_section(problems_: list[str] | None = None, results_dir=None, fig
     from . import chapter, design, figures, importance
     designs = {k: v for k, v in design.PUBLISHED.items() if problems_ is None or k[0] in problems_}
     shares, running = importance.of_designs(designs, results_dir, train_missing=train_missing)
+    tuned = _tuned_by_design(designs, results_dir)
     pending = _running(running)
     values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
               "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
-              "design_budget": design_budget_sentence(designs, results_dir),
+              "design_budget": design_budget_sentence(designs, tuned),
               "importance_level": f"{analysis.LEVEL:.0%}"}
     head = """## How much each hyperparameter matters
 
@@ -177,7 +226,9 @@ betas do not matter, never for it. {glue:text}`design_budget`
 """
     if shares is None:
         return head + "\nNo design on these problems is stored yet.\n", values
-    values.update(importance_sentence=importance_sentence(shares),
+    values.update(near_sentence=near_sentence(near_rows(designs, results_dir, tuned)),
+                  near_decades=f"{importance.NEAR:g}", near_min=str(importance.MIN_NEAR),
+                  importance_sentence=importance_sentence(shares),
                   importance_table=report.table(
                       shares[shares["term"].isin(importance.SINGLE_AND_PAIR)].assign(
                           shown=lambda d: [report.fmt_share(*r) for r in zip(d["share"], d["lo"], d["hi"])]),
@@ -201,6 +252,17 @@ problem, a colour per optimizer.
 
 ```{{glue:}} importance_table
 ```
+
+### Once the learning rate is about right
+
+A share of the variance depends on the box it is measured over: the wider the learning
+rate's range, the more of the variance it explains. So the same analysis is run once more
+on the runs of each design whose learning rate lies within {{glue:text}}`near_decades` decades
+of the study's tuned learning rate at the design's budget, with the learning rate's side of
+the box narrowed to that window (at least {{glue:text}}`near_min` runs in it). This check was
+added after the designs' results had been read, so it does not decide the verdict on the
+thread's claim about the betas, whose rule was fixed before; it is shown whatever it says.
+{{glue:text}}`near_sentence`
 """, values
 
 

@@ -49,11 +49,14 @@ def design_table(final: pd.DataFrame, optimizer: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*space, "valid_acc"])
 
 
-def _study(table: pd.DataFrame, optimizer: str):
+def _study(table: pd.DataFrame, optimizer: str, box: dict | None = None):
+    """The runs as an optuna study over the design's box (``box``: some of its sides
+    narrowed, in the design's coordinates)."""
     import optuna
     from optuna.distributions import FloatDistribution
     space = SPACES[optimizer]
-    dists = {k: FloatDistribution(_lo_hi(*space[k])[0], _lo_hi(*space[k])[1]) for k in space}
+    sides = {k: _lo_hi(*space[k]) for k in space} | (box or {})
+    dists = {k: FloatDistribution(*sides[k]) for k in space}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize")
     outside = {k: table[k][(table[k] < dists[k].low - 1e-3) | (table[k] > dists[k].high + 1e-3)]
@@ -76,11 +79,11 @@ def _lo_hi(scale: str, low: float, high: float) -> tuple[float, float]:
 
 
 def scores(table: pd.DataFrame, optimizer: str, seed: int = 0,
-           pair: tuple[str, str] = ("lr", "batch_size")) -> dict[str, float]:
+           pair: tuple[str, str] = ("lr", "batch_size"), box: dict | None = None) -> dict[str, float]:
     """Fraction of the variance of validation accuracy explained by each hyperparameter's
     main effect, and by the interaction of ``pair`` (key ``"lr x batch_size"``)."""
     from optuna.importance import FanovaImportanceEvaluator
-    study = _study(table, optimizer)
+    study = _study(table, optimizer, box)
     names = list(SPACES[optimizer])
     evaluator = FanovaImportanceEvaluator(n_trees=N_TREES, seed=seed)
     main = evaluator.evaluate(study, params=names)  # fractions of the variance, unnormalised
@@ -97,14 +100,15 @@ def scores(table: pd.DataFrame, optimizer: str, seed: int = 0,
     return {**{k: float(main[k]) for k in names}, f"{pair[0]} x {pair[1]}": float(np.mean(fractions))}
 
 
-def draws(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+def draws(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, seed: int = 0,
+          box: dict | None = None) -> pd.DataFrame:
     """The scores (columns) on the runs as they are (row 0) and on ``reps`` resamples of the
     runs with replacement (rows 1..reps), the forest refitted each time."""
     rng = np.random.default_rng(seed)
-    rows = [scores(table, optimizer, seed)]
+    rows = [scores(table, optimizer, seed, box=box)]
     for b in range(reps):
         resample = table.iloc[rng.integers(0, len(table), len(table))].reset_index(drop=True)
-        rows.append(scores(resample, optimizer, seed + 1 + b))
+        rows.append(scores(resample, optimizer, seed + 1 + b, box=box))
     return pd.DataFrame(rows)
 
 
@@ -128,10 +132,10 @@ SINGLE_AND_PAIR = ("lr", "beta1", "beta2", "eps", "momentum", "batch_size", "lr 
 
 
 def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level: float = LEVEL,
-              seed: int = 0) -> pd.DataFrame:
+              seed: int = 0, box: dict | None = None) -> pd.DataFrame:
     """Each score (and each sum of ``with_groups``) on the runs as they are, with a
     percentile bootstrap interval over runs resampled with replacement."""
-    d = with_groups(draws(table, optimizer, reps, seed), optimizer)
+    d = with_groups(draws(table, optimizer, reps, seed, box), optimizer)
     lo, hi = (1 - level) / 2, (1 + level) / 2
     rest = d.iloc[1:]
     return pd.DataFrame({"term": list(d.columns), "share": list(d.iloc[0]),
@@ -139,27 +143,29 @@ def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level:
                          "hi": [rest[k].quantile(hi) for k in d.columns], "n_runs": len(table)})
 
 
-def _key(table: pd.DataFrame, optimizer: str, reps: int, level: float, seed: int) -> str:
-    """What the scores depend on: the runs' coordinates and accuracies, the settings and
-    the versions of the libraries that fit the forests."""
+def _key(table: pd.DataFrame, optimizer: str, reps: int, level: float, seed: int,
+         box: dict | None = None) -> str:
+    """What the scores depend on: the runs' coordinates and accuracies, the box, the
+    settings and the versions of the libraries that fit the forests."""
     what = {"runs": table.to_csv(index=False, float_format="%.17g"), "optimizer": optimizer,
             "reps": reps, "level": level, "seed": seed, "trees": N_TREES,
+            **({"box": {k: list(v) for k, v in box.items()}} if box else {}),
             "versions": {p: version(p) for p in ("optuna", "scikit-learn", "numpy")}}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
 def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | None = None,
-           level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
+           level: float = LEVEL, seed: int = 0, box: dict | None = None) -> pd.DataFrame:
     """``bootstrap`` (``reps`` None: ``BOOTSTRAP``), read from the JSON at ``path`` when it
     was computed from exactly this table with these settings (the forests take minutes),
     computed and written otherwise."""
     reps = BOOTSTRAP if reps is None else reps
-    path, key = Path(path), _key(table, optimizer, reps, level, seed)
+    path, key = Path(path), _key(table, optimizer, reps, level, seed, box)
     if path.is_file():
         saved = json.loads(path.read_text())
         if saved.get("key") == key:
             return pd.DataFrame(saved["rows"])
-    result = bootstrap(table, optimizer, reps, level, seed)
+    result = bootstrap(table, optimizer, reps, level, seed, box)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"key": key, "rows": result.to_dict("records")}, indent=1))
@@ -167,25 +173,72 @@ def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | No
     return result
 
 
-def of_designs(designs: dict | None = None, results_dir=None, *,
-               train_missing: bool = False) -> tuple[pd.DataFrame | None, dict[tuple[str, str], tuple[int, int]]]:
-    """``stored`` for every design (None: ``design.PUBLISHED``) whose runs are all stored
-    (or trained, with ``train_missing``), as rows with ``problem``, ``optimizer`` and
-    ``epochs``; None if there is none yet. Also the (done, planned) runs of the others.
-    The published store keeps its results under data/importance, others under _build."""
-    from . import analysis, design, paths
+NEAR = 0.5       # decades either side of the study's tuned lr: "once lr is about right"
+MIN_NEAR = 24    # fewer runs than this in that window leave the forest too little to split
+
+
+def near(table: pd.DataFrame, tuned_lr: float, half: float = NEAR) -> tuple[pd.DataFrame, dict]:
+    """The runs of a design (``design_table``) within ``half`` decades of ``tuned_lr``, and
+    the box with lr's side narrowed to that window: how much the other hyperparameters
+    matter once the lr is about right, rather than over the design's whole lr range."""
+    c = math.log10(tuned_lr)
+    keep = (table["lr"] - c).abs() <= half + 1e-9
+    return table[keep].reset_index(drop=True), {"lr": (c - half, c + half)}
+
+
+def _cache_dir(results_dir) -> Path:
+    """The published store keeps its results under data/importance, others under _build."""
+    from . import paths
+    published = paths.runs_dir(results_dir).resolve() == paths.PUBLISHED_RUNS.resolve()
+    return paths.ROOT / ("data" if published else "_build") / "importance"
+
+
+def _tables(designs: dict | None, results_dir, train_missing: bool):
+    """(problem, optimizer, epochs, ``design_table``) per design whose runs are all stored
+    (or trained, with ``train_missing``); and the (done, planned) runs of the others."""
+    from . import analysis, design
     designs = design.PUBLISHED if designs is None else designs
-    store = paths.runs_dir(results_dir)
-    cache = (paths.ROOT / "data" / "importance" if store.resolve() == paths.PUBLISHED_RUNS.resolve()
-             else paths.ROOT / "_build" / "importance")
-    frames, running = [], {}
+    tables, running = [], {}
     for (problem, optimizer), (n, epochs) in designs.items():
         done, planned = design.progress(problem, optimizer, n, epochs, results_dir)
         if done < planned and not train_missing:
             running[(problem, optimizer)] = (done, planned)
             continue
         runs = design.run(problem, optimizer, n, epochs, results_dir, train_missing=train_missing, quiet=True)
-        table = design_table(analysis.final_epoch(runs), optimizer)
-        frames.append(stored(table, optimizer, cache / f"{problem}-{optimizer}.json").assign(
-            problem=problem, optimizer=optimizer, epochs=epochs))
+        tables.append((problem, optimizer, epochs, design_table(analysis.final_epoch(runs), optimizer)))
+    return tables, running
+
+
+def of_designs(designs: dict | None = None, results_dir=None, *,
+               train_missing: bool = False) -> tuple[pd.DataFrame | None, dict[tuple[str, str], tuple[int, int]]]:
+    """``stored`` for every design (None: ``design.PUBLISHED``) whose runs are all stored
+    (or trained, with ``train_missing``), as rows with ``problem``, ``optimizer``,
+    ``epochs`` and ``sd`` (the standard deviation of the accuracy the shares split); None
+    if there is none yet. Also the (done, planned) runs of the others."""
+    tables, running = _tables(designs, results_dir, train_missing)
+    cache = _cache_dir(results_dir)
+    frames = [stored(table, optimizer, cache / f"{problem}-{optimizer}.json").assign(
+              problem=problem, optimizer=optimizer, epochs=epochs, sd=float(table["valid_acc"].std()))
+              for problem, optimizer, epochs, table in tables]
     return (pd.concat(frames, ignore_index=True) if frames else None), running
+
+
+def near_designs(tuned: dict[tuple[str, str], float], designs: dict | None = None,
+                 results_dir=None) -> pd.DataFrame | None:
+    """``stored`` on the runs of each stored design within ``NEAR`` decades of its problem's
+    tuned lr (``tuned``, per (problem, optimizer); a design without one is left out), as
+    rows with ``problem``, ``optimizer``, ``epochs``, ``tuned_lr``, ``n_runs`` and ``sd``; a design
+    with fewer than ``MIN_NEAR`` runs in the window gets one row saying so (term None)."""
+    tables, _ = _tables(designs, results_dir, train_missing=False)
+    cache, frames = _cache_dir(results_dir), []
+    for problem, optimizer, epochs, table in tables:
+        if (problem, optimizer) not in tuned:
+            continue
+        window, box = near(table, tuned[(problem, optimizer)])
+        meta = dict(problem=problem, optimizer=optimizer, epochs=epochs, tuned_lr=tuned[(problem, optimizer)],
+                    sd=float(window["valid_acc"].std()))
+        if len(window) < MIN_NEAR:
+            frames.append(pd.DataFrame([{"term": None, "n_runs": len(window), **meta}]))
+            continue
+        frames.append(stored(window, optimizer, cache / f"{problem}-{optimizer}-near.json", box=box).assign(**meta))
+    return pd.concat(frames, ignore_index=True) if frames else None

@@ -87,6 +87,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
                                   stage2_seeds=stage2_seeds)
     shares, designs_running = importance.of_designs(None, results_dir)  # read once, used twice
+    near = beyond_page.near_rows(None, results_dir)
     values = {"pending_note": answer.pending_note(running), "level": f"{analysis.LEVEL:.0%}",
               "delta": f"{100 * analysis.DELTA:g}", "n_problems": str(len(problems_) - len(running)),
               "plain_answer": answer.plain_answer(pd.DataFrame(columns=["optimizer"]))}
@@ -118,7 +119,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         claims_table=claims.shown(claims.table(final, table, shares=shares)),
         plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
-        importance=beyond_page.importance_summary(shares, designs_running))
+        importance=beyond_page.importance_summary(shares, designs_running, near))
     optimizers_ = sorted(set(final["optimizer"]))
     recommendations = " ".join(f"{{glue:text}}`{o}_recommendation`" for o in optimizers_)
     return f"""The distance from one arbitrary learning rate says little about an optimizer: SGD with
