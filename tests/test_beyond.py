@@ -87,4 +87,4 @@ def test_problems_without_alternatives_show_the_studys_and_what_the_rest_would_c
     assert hours == pytest.approx(sum(walls) / len(walls) / 3600)
     expected = (len(beyond.AT_DEFAULT) + 1) * len(study.stage2_seeds_of("mnist_logreg")) * hours
     assert f"mnist_logreg about {expected:.1f} hours" in beyond_page.unmeasured_cost(runs)
-    assert "on mnist_logreg, only those read from the study" in beyond_page.measured_sentence()
+    assert "mnist_logreg, none (only those read from the study" in beyond_page.measured_sentence()

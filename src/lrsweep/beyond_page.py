@@ -51,7 +51,7 @@ def cheapest_sentence(table: pd.DataFrame | None) -> str:
     tol, names = f"{100 * analysis.DELTA:g} point", sorted(set(table["problem"]))
     over = (f"on {names[0]}, the one problem with its study stored so far" if len(names) == 1 else
             f"on every one of the {len(names)} problems with their study stored ({', '.join(names)})")
-    rule = "an alternative qualifies only where it was measured on all of them"
+    rule = "only an alternative measured on all of them qualifies"
     if cheapest is None:
         return (f"No alternative to tuning Adam's learning rate kept its regret below {tol} {over}, "
                 f"with the whole interval ({rule}).")
@@ -79,16 +79,18 @@ def unmeasured_cost(results_dir=None) -> str:
 
 def measured_sentence() -> str:
     """Where the alternatives that need runs of their own were run (``beyond.PUBLISHED``)."""
-    names = {"at_default": "the learning-rate-free optimizers and Schedule-Free AdamW",
-             "range_test": "the LR range test", "variants": "AMSGrad and the cosine schedule"}
+    names = {"at_default": ["the learning-rate-free optimizers", "Schedule-Free AdamW"],
+             "range_test": ["the LR range test"], "variants": ["AMSGrad", "the cosine schedule"]}
     by_kinds: dict[tuple, list[str]] = {}
     for p, kinds in beyond.PUBLISHED.items():
         by_kinds.setdefault(kinds, []).append(p)
-    parts = [f"{_and([names[k] for k in kinds])} on {_and(ps)}" for kinds, ps in by_kinds.items()]
-    rest = [p for p in study.PROBLEMS if p not in beyond.PUBLISHED]
-    return (f"The alternatives that need runs of their own were run as follows: {'; '.join(parts)}"
-            + (f"; on {_and(rest)}, only those read from the study itself (Adam at its default "
-               "and the grids)." if rest else "."))
+    parts = [f"{_and(ps)}, " + ("all of them" if set(kinds) == set(beyond.KINDS)
+                                else _and([n for k in kinds for n in names[k]]))
+             for kinds, ps in by_kinds.items()]
+    if rest := [p for p in study.PROBLEMS if p not in beyond.PUBLISHED]:
+        parts.append(f"{_and(rest)}, none (only those read from the study itself: Adam at its "
+                     "default and the grids)")
+    return f"The alternatives that need runs of their own were run on these problems: {'; '.join(parts)}."
 
 
 def _points(sd: float) -> str:
@@ -262,7 +264,8 @@ of the study's tuned learning rate at the design's budget, with the learning rat
 the box narrowed to that window (at least {{glue:text}}`near_min` runs in it). This check was
 added after the designs' results had been read, so it does not decide the verdict on the
 thread's claim about the betas, whose rule was fixed before; it is shown whatever it says.
-{{glue:text}}`near_sentence`
+At a fixed budget in epochs a larger batch takes fewer steps, so the batch size's share
+includes that. {{glue:text}}`near_sentence`
 """, values
 
 
