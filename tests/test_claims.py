@@ -105,3 +105,19 @@ def test_claims_table_reads_the_designs_when_given():
     assert 'href="chapters/synthesis.html#fig-grids"' in html
     assert 'href="chapters/mnist.html#fig-mnist-logreg-epochs"' not in html  # problem "p" has no chapter
     assert t["figure"][2] == ("fig-basin", "synthesis")
+
+
+def test_the_betas_row_shows_the_check_near_the_tuned_lr_without_changing_its_verdict():
+    on_grid = {1e-4: .80, 1e-3: .95, 1e-2: .90, 1e-1: .50}
+    runs = cell(on_grid, "p")
+    designs = shares("p", "adam", (0.5, 0.3, 0.7), betas=(0.02, 0.01, 0.05))
+    near = pd.concat([shares("p", "adam", (0.0, -0.1, 0.1), betas=(0.15, 0.04, 0.43)),
+                      shares("q", "adam", (0.0, -0.1, 0.1), betas=(0.30, 0.20, 0.40)),
+                      pd.DataFrame([dict(term=None, n_runs=13, problem="r", optimizer="sgd_momentum")])])
+    t = claims.table(analysis.final_epoch(runs), runs, shares=designs, near=near)
+    assert t["verdict"][4] == "supported"  # the rule reads the whole design only
+    assert "within 0.5 decades of the tuned lr" in t["evidence"][4]
+    assert "15% [4, 43] on p (128 runs" in t["evidence"][4]  # where the upper end is highest
+    assert "decades" not in t["evidence"][3]
+    plain = claims.table(analysis.final_epoch(runs), runs, shares=designs)
+    assert "decades" not in plain["evidence"][4]

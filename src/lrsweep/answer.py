@@ -116,7 +116,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
     values.update(plain_answer=plain_answer(summary), answer_table=report.summary_table(summary),
-                  claims_table=claims.shown(claims.table(final, table, shares=shares), "chapters/"),
+                  claims_table=claims.shown(claims.table(final, table, shares=shares, near=near), "chapters/"),
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
                   fig_overview=figures.saved("fig-overview", figures.regret_overview(
                       overview_rows(final)), figures_dir))

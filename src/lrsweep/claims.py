@@ -151,11 +151,26 @@ def _design_evidence(key: str, c: dict) -> str:
             f"{c['n_designs']} design{'s' if c['n_designs'] != 1 else ''}")
 
 
+def _near_evidence(near: pd.DataFrame | None) -> str:
+    """The betas' share near the tuned lr (``importance.near_designs`` rows), where it is
+    largest: shown beside the claim's evidence, outside its rule (a later check)."""
+    from . import report
+    from .importance import BETAS, NEAR
+    rows = None if near is None else near[near["term"] == BETAS].reset_index(drop=True)
+    if rows is None or rows.empty:
+        return ""
+    r = rows.loc[rows["hi"].idxmax()]
+    return (f"; within {NEAR:g} decades of the tuned lr, where the accuracy varies less, "
+            f"{report.fmt_share(r['share'], r['lo'], r['hi'])} on {r['problem']} "
+            f"({int(r['n_runs'])} runs; a later check, not part of the rule)")
+
+
 def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
-          shares: pd.DataFrame | None = None) -> pd.DataFrame:
+          shares: pd.DataFrame | None = None, near: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim: the claim, the verdict and the number behind it. The claims
     about other hyperparameters need ``shares`` (the designs' importance, see
-    ``importance_claims``); without them they are marked as not measured."""
+    ``importance_claims``); without them they are marked as not measured. ``near``
+    (``importance.near_designs``) adds the betas' share near the tuned lr to their row."""
     from . import report
     rows = []
     for key, grid in (("grid", "four decades (1e-4 .. 1e-1)"), ("two", "1e-4 and 1e-3")):
@@ -175,8 +190,8 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
         c = measured.get(key)
         rows.append(dict(claim=THREAD[key], verdict=c["verdict"] if c else "not measured yet",
                          figure=figure(key) if c else None,
-                         evidence=_design_evidence(key, c) if c else
-                         "needs the hyperparameter designs (lrsweep design)"))
+                         evidence=_design_evidence(key, c) + (_near_evidence(near) if key == "betas" else "")
+                         if c else "needs the hyperparameter designs (lrsweep design)"))
     return pd.DataFrame(rows)
 
 

@@ -116,7 +116,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         fig_budget=figures.saved("fig-best-lr-budget", figures.best_lr_by_budget(
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
         **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
-        claims_table=claims.shown(claims.table(final, table, shares=shares)),
+        claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
         plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
         importance=beyond_page.importance_summary(shares, designs_running, near))
