@@ -28,6 +28,14 @@ def test_best_lr_per_batch_size_and_its_slope():
     assert batch_lr.slope(best.reset_index()) == pytest.approx(0.5, abs=0.01)
 
 
+def test_keeping_one_lr_across_batch_sizes_loses_the_gap_to_the_best_there():
+    t = pd.concat([at_batch(10, {1e-3: .9, 1e-2: .85}), at_batch(1000, {1e-3: .8, 3.16e-3: .85, 1e-2: .9}),
+                   at_batch(1000, {1e-2: .95}, optimizer="sgd_momentum")])
+    lost = batch_lr.kept_regret(t, {("p", "adam"): 1e-3, ("p", "sgd_momentum"): 1e-3}).set_index("batch_size")
+    assert list(lost["regret"]) == [pytest.approx(0.0), pytest.approx(0.1)]  # sgd: 1e-3 not tried there
+    assert set(lost["optimizer"]) == {"adam"} and (lost["kept_lr"] == 1e-3).all()
+
+
 def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, monkeypatch):
     monkeypatch.setattr(study, "GRID", (1e-4, 1e-3, 1e-2, 1e-1, 1.0))
     monkeypatch.setitem(study.BUDGETS, "mnist_logreg", 2)
@@ -53,6 +61,10 @@ def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, 
     assert values["batch_pending"] == "" and "fig-batch-lr" in text
     assert values["batch_sentence"].startswith("On mnist_logreg, Adam's best learning rate is ")
     assert "at batch size 64 and" in values["batch_sentence"] and "over 2 batch sizes" in values["batch_sentence"]
+    assert f"Adam at {tuned:g} (its tuned learning rate at batch size 128) loses " in values["kept_sentence"]
+    assert " at 64, " in values["kept_sentence"] and values["kept_sentence"].endswith(" at 128.")
+    caveat = beyond_page.batch_caveat(tmp_path)
+    assert "on mnist_logreg, its best learning rate moved" in caveat and f"keeping {tuned:g} lost" in caveat
 
 
 def test_only_published_problems_have_a_batch_sweep(capsys):

@@ -102,7 +102,7 @@ def tuned_lr(cell: pd.DataFrame) -> float:
 
 # --------------------------------------------------------------------------- regret
 
-def _test_var(a: float, b: float, n_test: int) -> float:
+def test_var(a: float, b: float, n_test: int) -> float:
     """Sampling variance of a difference of two accuracies on one test set of ``n_test``
     images, bounded as if the two were independent (predictions of two networks agree on
     most images, which only lowers it)."""
@@ -114,7 +114,7 @@ def _interval(d: np.ndarray, a: float, b: float, n_test: int, level: float) -> t
     test set's sampling error: Student t with Welch-Satterthwaite degrees of freedom, since
     the test-set part of the variance is known rather than estimated."""
     seed_var = np.var(d, ddof=1) / len(d)
-    var = seed_var + _test_var(a, b, n_test)
+    var = seed_var + test_var(a, b, n_test)
     df = (len(d) - 1) * var ** 2 / seed_var ** 2 if seed_var > 0 else np.inf
     q = stats.t.ppf(0.5 + level / 2, df)
     return d.mean() - q * math.sqrt(var), d.mean() + q * math.sqrt(var)

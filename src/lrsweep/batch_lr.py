@@ -26,12 +26,17 @@ def check(problem: str) -> int:
     return PUBLISHED[problem]
 
 
-def lrs(problem: str, optimizer: str, epochs: int, results_dir=None) -> list[float]:
-    """The study's grid within ``WINDOW`` decades of its tuned lr at ``epochs`` (the study
+def tuned(problem: str, optimizer: str, epochs: int, results_dir=None) -> float:
+    """The study's tuned lr (at the problem's own batch size) read at ``epochs`` (the study
     of ``problem`` must be stored)."""
     table = study.run(problem, results_dir, optimizers=[optimizer], train_missing=False, quiet=True)
-    tuned = analysis.tuned_lr(analysis.final_epoch(table, epochs))
-    return [lr for lr in study.GRID if abs(math.log10(lr / tuned)) <= WINDOW + 0.01]  # 3.16: rounded
+    return analysis.tuned_lr(analysis.final_epoch(table, epochs))
+
+
+def lrs(problem: str, optimizer: str, epochs: int, results_dir=None) -> list[float]:
+    """The study's grid within ``WINDOW`` decades of its tuned lr at ``epochs``."""
+    centre = tuned(problem, optimizer, epochs, results_dir)
+    return [lr for lr in study.GRID if abs(math.log10(lr / centre)) <= WINDOW + 0.01]  # 3.16: rounded
 
 
 def specs(problem: str, epochs: int, results_dir=None) -> list:
@@ -69,6 +74,22 @@ def best_lrs(table: pd.DataFrame) -> pd.DataFrame:
         rows.append(dict(problem=problem, optimizer=optimizer, batch_size=int(batch), best_lr=best,
                          valid_acc=float(cell.loc[cell["lr"] == best, "valid_acc"].mean()),
                          at_edge=best in (tried[0], tried[-1])))
+    return pd.DataFrame(rows)
+
+
+def kept_regret(table: pd.DataFrame, kept: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """Per problem, optimizer and batch size: the test accuracy lost by keeping the lr
+    ``kept[(problem, optimizer)]`` rather than the best there (chosen on validation, as in
+    ``best_lrs``). One seed per point, so a point estimate without an interval."""
+    final = analysis.final_epoch(table)
+    rows = []
+    for (problem, optimizer, batch), cell in final.groupby(["problem", "optimizer", "batch_size"]):
+        lr = kept.get((problem, optimizer))
+        if lr is None or lr not in set(cell["lr"]):
+            continue
+        acc = cell.groupby("lr")["test_acc"].mean()
+        rows.append(dict(problem=problem, optimizer=optimizer, batch_size=int(batch), kept_lr=lr,
+                         regret=float(acc[analysis.tuned_lr(cell)] - acc[lr])))
     return pd.DataFrame(rows)
 
 

@@ -3,6 +3,7 @@ tuning Adam's lr on every problem whose study is stored, the hyperparameters' im
 from the Sobol designs, and the best lr against the batch size."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -285,11 +286,10 @@ def batch_sentence(best: pd.DataFrame) -> str:
     return " ".join(out)
 
 
-def batch_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
-                  train_missing: bool = False) -> tuple[str, dict]:
-    """The best lr against the batch size, on the published problems among ``problems_``
-    (None: all) whose sweep is stored: MyST text and the values it glues."""
-    from . import batch_lr, chapter, figures
+def _batch_sweeps(problems_: list[str] | None, results_dir, train_missing: bool) -> tuple[list, list[str]]:
+    """The published batch-size sweeps on ``problems_`` (None: all) that are stored (or
+    trained, with ``train_missing``), and the progress of the others as text."""
+    from . import batch_lr
     ready, pending = [], []
     for p in (q for q in batch_lr.PUBLISHED if problems_ is None or q in problems_):
         done, planned = batch_lr.progress(p, results_dir)
@@ -297,6 +297,61 @@ def batch_section(problems_: list[str] | None = None, results_dir=None, figures_
             ready.append(batch_lr.run(p, results_dir, train_missing=train_missing, quiet=True))
         else:
             pending.append(f"{p} ({done} of {planned} runs)")
+    return ready, pending
+
+
+def _kept(swept: pd.DataFrame, results_dir=None) -> pd.DataFrame:
+    """``batch_lr.kept_regret`` of each optimizer's lr tuned by the study (at the sweep's
+    budget, at the problem's own batch size)."""
+    from . import batch_lr
+    pairs = swept[["problem", "optimizer"]].drop_duplicates().itertuples(index=False)
+    return batch_lr.kept_regret(swept, {(p, o): batch_lr.tuned(p, o, batch_lr.PUBLISHED[p], results_dir)
+                                        for p, o in pairs})
+
+
+def batch_caveat(results_dir=None, optimizer: str = "adam") -> str:
+    """One sentence for the recommendation, per stored sweep: how ``optimizer``'s best lr
+    moved with the batch size, and where keeping its tuned lr lost most ("" if none)."""
+    from . import batch_lr, optim
+    ready, _ = _batch_sweeps(None, results_dir, train_missing=False)
+    if not ready:
+        return ""
+    swept = pd.concat(ready, ignore_index=True)
+    swept = swept[swept["optimizer"] == optimizer]
+    best, lost = batch_lr.best_lrs(swept), _kept(swept, results_dir)
+    parts = [f"on {p}, its best learning rate moved {batch_lr.slope(best[best['problem'] == p]):+.1f} "
+             f"decades per decade of batch size, and keeping {report.fmt_lr(d['kept_lr'].iloc[0])} lost "
+             f"{100 * d['regret'].max():+.1f} points at batch size {int(d.loc[d['regret'].idxmax(), 'batch_size'])}"
+             for p, d in lost.groupby("problem")]
+    return (f"They hold at each problem's own batch size, the one DeepOBS sets; for "
+            f"{optim.get(optimizer).label}, " + "; ".join(parts)
+            + " (seed 0 alone; [Beyond the learning rate](beyond)).")
+
+
+def kept_sentence(lost: pd.DataFrame, test_se: float) -> str:
+    """Per problem and optimizer: what keeping the lr tuned at the study's batch size loses
+    at each batch size (``batch_lr.kept_regret``); ``test_se``: the standard error a single
+    test set alone puts on such a difference."""
+    from . import optim, problems
+    out = []
+    for (problem, optimizer), d in lost.groupby(["problem", "optimizer"], sort=False):
+        d = d.sort_values("batch_size")
+        out.append(f"on {problem}, {optim.get(optimizer).label} at {report.fmt_lr(d['kept_lr'].iloc[0])} "
+                   "(its tuned learning rate at batch size "
+                   f"{problems.get(problem).batch_size}) loses "
+                   + ", ".join(f"{100 * r.regret:+.1f} at {r.batch_size}" for r in d.itertuples()))
+    return ("Keeping the learning rate tuned at one batch size and changing the batch size costs "
+            "this much test accuracy, in points (seed 0 alone, so no interval; the test set's "
+            f"sampling alone gives each difference a standard error of about {100 * test_se:.1g} "
+            "points): " + "; ".join(out) + ".")
+
+
+def batch_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
+                  train_missing: bool = False) -> tuple[str, dict]:
+    """The best lr against the batch size, on the published problems among ``problems_``
+    (None: all) whose sweep is stored: MyST text and the values it glues."""
+    from . import batch_lr, chapter, figures
+    ready, pending = _batch_sweeps(problems_, results_dir, train_missing)
     values = {"batch_sizes": ", ".join(map(str, batch_lr.BATCH_SIZES)),
               "batch_window": f"{batch_lr.WINDOW:g}", "batch_seed": str(batch_lr.SEED),
               "batch_epochs": ", ".join(f"{e} on {p}" for p, e in batch_lr.PUBLISHED.items()),
@@ -311,11 +366,14 @@ learning rate uncertain by about a step. {glue:text}`batch_pending`
 """
     if not ready:
         return head + "\nNo batch-size sweep on these problems is stored yet.\n", values
-    best = batch_lr.best_lrs(pd.concat(ready, ignore_index=True))
+    swept = pd.concat(ready, ignore_index=True)
+    best = batch_lr.best_lrs(swept)
     values.update(batch_sentence=batch_sentence(best),
+                  kept_sentence=kept_sentence(_kept(swept, results_dir), math.sqrt(analysis.test_var(
+                      *[swept["test_acc"].median()] * 2, int(swept["n_test"].iloc[0])))),
                   fig_batch=figures.saved("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
     return head + f"""
-{{glue:text}}`batch_sentence`
+{{glue:text}}`batch_sentence` {{glue:text}}`kept_sentence`
 
 ```{{glue:figure}} fig_batch
 :name: fig-batch-lr

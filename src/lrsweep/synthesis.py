@@ -119,7 +119,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
         plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
-        importance=beyond_page.importance_summary(shares, designs_running, near))
+        importance=beyond_page.importance_summary(shares, designs_running, near),
+        batch_caveat=beyond_page.batch_caveat(results_dir))
     optimizers_ = sorted(set(final["optimizer"]))
     recommendations = " ".join(f"{{glue:text}}`{o}_recommendation`" for o in optimizers_)
     return f"""The distance from one arbitrary learning rate says little about an optimizer: SGD with
@@ -233,6 +234,7 @@ rate (the curves over the epochs in the [MNIST](mnist), [Fashion-MNIST](fmnist) 
 These hold for the problems, budgets and constant learning rate of this study (see the
 limits in the [Method](method)); a longer budget or a schedule can move the best learning
 rate, as the figure above shows for DeepOBS's {{glue:text}}`deepobs_epochs` epochs.
+{{glue:text}}`batch_caveat`
 
 ## Against the literature
 
