@@ -111,6 +111,11 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert "figures_dir" not in text and "train_missing = " not in text  # the build's own
     # prose that states the design reads true for this one-seed, one-epoch variant
     assert "get 2 seeds" in text and "Trained for 1 epoch." in text
+    # no page shows markdown unrendered (glued text is inserted as it is, links included)
+    for f in html.rglob("*.html"):
+        shown = re.sub(r"<(script|style|pre)\b.*?</\1>", "", f.read_text(), flags=re.S)
+        shown = html_mod.unescape(re.sub(r"<[^>]+>", "", shown))
+        assert not re.search(r"\]\([^)\s]+\)|\{glue:|\{cite:", shown), f.relative_to(html)
 
 
 def test_pdf_from_the_same_execution(built, workdir):

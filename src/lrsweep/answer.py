@@ -109,7 +109,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     near = beyond_page.near_rows(None, results_dir)
     values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds),
               "cheapest": beyond_page.cheapest_sentence(alternatives),
-              "importance": beyond_page.importance_summary(shares, designs_running, near)}
+              "importance": beyond_page.importance_summary(shares, designs_running, near),
+              "batch_caveat": beyond_page.batch_caveat(results_dir)}
     if table is None:
         values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
         return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values
@@ -153,6 +154,8 @@ the dashed line, the loss is within the verdict's tolerance of {{glue:text}}`del
 ### Which of Adam's hyperparameters matter
 
 {{glue:text}}`importance` ([Beyond the learning rate](chapters/beyond))
+
+{{glue:text}}`batch_caveat` ([Beyond the learning rate](chapters/beyond))
 
 ### The thread's claims
 

@@ -310,8 +310,8 @@ def _kept(swept: pd.DataFrame, results_dir=None) -> pd.DataFrame:
 
 
 def batch_caveat(results_dir=None, optimizer: str = "adam") -> str:
-    """One sentence for the recommendation, per stored sweep: how ``optimizer``'s best lr
-    moved with the batch size, and where keeping its tuned lr lost most ("" if none)."""
+    """One sentence for the answers, per stored sweep: how ``optimizer``'s best lr moved
+    with the batch size, and where keeping its tuned lr lost most ("" if none)."""
     from . import batch_lr, optim
     ready, _ = _batch_sweeps(None, results_dir, train_missing=False)
     if not ready:
@@ -323,9 +323,9 @@ def batch_caveat(results_dir=None, optimizer: str = "adam") -> str:
              f"decades per decade of batch size, and keeping {report.fmt_lr(d['kept_lr'].iloc[0])} lost "
              f"{100 * d['regret'].max():+.1f} points at batch size {int(d.loc[d['regret'].idxmax(), 'batch_size'])}"
              for p, d in lost.groupby("problem")]
-    return (f"They hold at each problem's own batch size, the one DeepOBS sets; for "
+    return (f"The answers above hold at each problem's own batch size, the one DeepOBS sets; for "
             f"{optim.get(optimizer).label}, " + "; ".join(parts)
-            + " (seed 0 alone; [Beyond the learning rate](beyond)).")
+            + " (seed 0 alone).")
 
 
 def kept_sentence(lost: pd.DataFrame, test_se: float) -> str:

@@ -234,7 +234,7 @@ rate (the curves over the epochs in the [MNIST](mnist), [Fashion-MNIST](fmnist) 
 These hold for the problems, budgets and constant learning rate of this study (see the
 limits in the [Method](method)); a longer budget or a schedule can move the best learning
 rate, as the figure above shows for DeepOBS's {{glue:text}}`deepobs_epochs` epochs.
-{{glue:text}}`batch_caveat`
+{{glue:text}}`batch_caveat` ([Beyond the learning rate](beyond))
 
 ## Against the literature
 
