@@ -73,3 +73,10 @@ def test_only_published_problems_have_a_batch_sweep(capsys):
         batch_lr.check("mnist_logreg")
     assert main(["batch", "fmnist_mlp", "mnist_logreg", "--quiet"]) == 2  # refused before any run
     assert "no batch-size sweep of 'mnist_logreg'" in capsys.readouterr().err
+
+
+def test_a_store_without_the_study_shows_the_sweep_as_waiting_for_it(tmp_path):
+    from lrsweep import beyond_page
+    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
+    assert values["batch_pending"] == "Still running, so not shown yet: fmnist_mlp (its study first)."
+    assert beyond_page.batch_caveat(tmp_path) == ""

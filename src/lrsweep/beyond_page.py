@@ -288,10 +288,14 @@ def batch_sentence(best: pd.DataFrame) -> str:
 
 def _batch_sweeps(problems_: list[str] | None, results_dir, train_missing: bool) -> tuple[list, list[str]]:
     """The published batch-size sweeps on ``problems_`` (None: all) that are stored (or
-    trained, with ``train_missing``), and the progress of the others as text."""
+    trained, with ``train_missing``, once their problem's study is stored), and the progress
+    of the others as text."""
     from . import batch_lr
     ready, pending = [], []
     for p in (q for q in batch_lr.PUBLISHED if problems_ is None or q in problems_):
+        if not study.progress(p, results_dir).complete:  # its window is centred on the study's lr
+            pending.append(f"{p} (its study first)")
+            continue
         done, planned = batch_lr.progress(p, results_dir)
         if done == planned or train_missing:
             ready.append(batch_lr.run(p, results_dir, train_missing=train_missing, quiet=True))
