@@ -115,7 +115,8 @@ def importance_sentence(shares: pd.DataFrame) -> str:
         out.append(f"On {problem}, over {int(d['n_runs'].iloc[0])} Sobol points of "
                    f"{optim.get(optimizer).label}'s space trained for {int(d['epochs'].iloc[0])} epochs, "
                    f"the learning rate explains {f('lr')} of the variance of the final validation "
-                   f"accuracy (its standard deviation over the points: {_points(d['sd'].iloc[0])}), {_and(others)} {'together ' if len(others) > 1 else ''}"
+                   f"accuracy (its standard deviation over the points: {_points(d['sd'].iloc[0])}), "
+                   f"{_and(others)} {'together ' if len(others) > 1 else ''}"
                    f"{f(OTHERS)}, the batch size {f('batch_size')} and the interaction of lr and "
                    f"batch size {f('lr x batch_size')}.")
     return " ".join(out)
@@ -398,8 +399,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
     of the published study; a problem shows once its study is stored, its alternatives once
     all of those ``beyond.PUBLISHED`` runs on it are."""
     from . import chapter, figures
-    table, running = rows(problems_, results_dir, range_dir, train_missing=train_missing)
     from .compute_page import chapter_hours
+    table, running = rows(problems_, results_dir, range_dir, train_missing=train_missing)
     values = {"pending_note": answer.pending_note(running),
               "n_ready": str(0 if table is None else table["problem"].nunique()),
               "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}",
