@@ -26,7 +26,7 @@ VARIANTS = {"AMSGrad": {"optimizers": ["amsgrad"]},
 RANGE_TEST_SEED = 0
 KINDS = ("at_default", "range_test", "variants")
 ONE_RUN = ("at_default", "range_test")  # one training run per seed at the problem's budget
-# Issue 10 caps the alternatives at about 5 hours of this 2-core machine, so: every kind
+# The alternatives had a budget of about 5 hours of the 2-core machine, so: every kind
 # where runs are cheap (logistic regression); on fmnist_mlp only those that cost one run,
 # since a tuned variant costs a whole grid, as much as tuning itself, and so cannot be the
 # cheapest; elsewhere none (on the conv nets, one run of all four lr-free optimizers and the
