@@ -30,7 +30,7 @@ ONE_RUN = ("at_default", "range_test")  # one training run per seed at the probl
 # where runs are cheap (logistic regression); on fmnist_mlp only those that cost one run,
 # since a tuned variant costs a whole grid, as much as tuning itself, and so cannot be the
 # cheapest; elsewhere none (on the conv nets, one run of all four lr-free optimizers and the
-# range test at the study's seeds would take about 3.5 hours per problem).
+# range test at the study's seeds would take 4 to 5 hours per problem; the chapter glues it).
 PUBLISHED = {"mnist_logreg": KINDS, "fmnist_logreg": KINDS, "fmnist_mlp": ONE_RUN}
 
 

@@ -71,7 +71,7 @@ def unmeasured_cost(results_dir=None) -> str:
             continue
         seeds = len(study.stage2_seeds_of(p))
         out.append(f"{p} about {runs_per_seed * seeds * hours:.1f} hours ({runs_per_seed} runs for each "
-                   f"of {seeds} seeds, at the {hours:.2f} hours one run of its study took on average)")
+                   f"of {seeds} seeds, at the {hours:.2f} hours a full-length run of its study took on average)")
     if not out:
         return ""
     return ("Measured on the rest, the alternatives that cost one run would take, on "

@@ -53,11 +53,12 @@ def chapter_hours(chapter: str, results_dir: str | Path | None = None) -> float:
 
 
 def study_run_hours(problem: str, results_dir: str | Path | None = None) -> float | None:
-    """Mean training hours of one run of ``problem``'s study (None if it has none yet)."""
-    cost = _cost(results_dir)
-    mine = cost[(cost["problem"] == problem) & (cost["chapter"] != "beyond")
-                & (cost["budget"] == study.budget(problem))]
-    return float(mine["hours"].sum() / mine["runs"].sum()) if len(mine) else None
+    """Mean training hours of one run of ``problem``'s study that trained its whole budget
+    (a diverged run stops early and would make the mean look cheap); None if none has."""
+    hours = [r["wall_time_s"] / 3600 for r in records.load_all(paths.runs_dir(results_dir))
+             if r["config"]["problem"] == problem and r["status"] == "ok"
+             and r["budget"] == study.budget(problem) and chapter_of(r["config"]) != "beyond"]
+    return sum(hours) / len(hours) if hours else None
 
 
 def cost_table(results_dir: str | Path | None = None):
