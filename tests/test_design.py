@@ -164,9 +164,10 @@ def test_the_near_analysis_keys_its_cache_by_the_box_and_says_when_too_few_runs(
     assert importance._key(window, "adam", 2, 0.95, 0, box) != importance._key(window, "adam", 2, 0.95, 0)
     monkeypatch.setattr(importance, "_tables", lambda *a, **k: ([("p", "adam", 5, t)], {}))
     monkeypatch.setattr(importance, "_cache_dir", lambda _: tmp_path)
-    rows = importance.near_designs({("p", "adam"): 1e-3})
+    monkeypatch.setattr(importance, "BOOTSTRAP", 2)
+    rows = importance.of_designs(tuned={("p", "adam"): 1e-3})[2]
     assert len(rows) == 1 and rows["term"].isna().all() and rows["n_runs"].iloc[0] == len(window)
     assert rows["sd"].iloc[0] == pytest.approx(window["valid_acc"].std())
     from lrsweep import beyond_page
     assert f"fewer than the {importance.MIN_NEAR}" in beyond_page.near_sentence(rows)
-    assert importance.near_designs({}) is None  # no tuned lr: nothing to centre on
+    assert importance.of_designs(tuned={})[2] is None  # no tuned lr: nothing to centre on

@@ -98,15 +98,14 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
     """The first page's answer as MyST text, and the values it glues. ``problems_`` None:
     every problem of the published study; other design arguments as in ``study.run``."""
-    from . import beyond_page, chapter, figures, importance
+    from . import beyond_page, chapter, figures
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
                                   stage2_seeds=stage2_seeds)
     # the alternatives are only read here (their chapter trains them in a variant book)
     alternatives, _ = beyond_page.rows(problems_, results_dir, train_missing=False)
-    shares, designs_running = importance.of_designs(None, results_dir)  # read once, used twice
-    near = beyond_page.near_rows(None, results_dir)
+    shares, designs_running, near, _ = beyond_page.read_designs(None, results_dir)  # read once, used twice
     values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds),
               "cheapest": beyond_page.cheapest_sentence(alternatives),
               "importance": beyond_page.importance_summary(shares, designs_running, near),

@@ -175,19 +175,22 @@ def near_sentence(near: pd.DataFrame | None) -> str:
     return " ".join(out)
 
 
-def near_rows(designs: dict | None = None, results_dir=None, tuned: dict | None = None) -> pd.DataFrame | None:
-    """``importance.near_designs`` around each design's tuned lr at its budget (``tuned``:
-    ``_tuned_by_design``, computed if None)."""
+def read_designs(designs: dict | None = None, results_dir=None, *, train_missing: bool = False):
+    """``importance.of_designs`` (the shares, the designs still running, the shares near the
+    tuned lr) and ``_tuned_by_design``, which centres the latter: every design's runs and
+    the study's read once."""
     from . import design, importance
     designs = design.PUBLISHED if designs is None else designs
-    tuned = _tuned_by_design(designs, results_dir) if tuned is None else tuned
-    return importance.near_designs({k: at for k, (at, _, _) in tuned.items()}, designs, results_dir)
+    tuned = _tuned_by_design(designs, results_dir)
+    shares, running, near = importance.of_designs(designs, results_dir, train_missing=train_missing,
+                                                  tuned={k: at for k, (at, _, _) in tuned.items()})
+    return shares, running, near, tuned
 
 
 def importance_summary(shares: pd.DataFrame | None, running: dict, near: pd.DataFrame | None = None) -> str:
-    """The sentences on the designs (``importance.of_designs``'s two results, and
-    ``near_rows``): each stored design's shares, then those near the tuned lr where a
-    design has enough runs there; or that no design is complete yet."""
+    """The sentences on the designs (``read_designs``'s first three results): each stored
+    design's shares, then those near the tuned lr where a design has enough runs there; or
+    that no design is complete yet."""
     if shares is None:
         return "No design over the hyperparameters is complete yet" + (
             f": {_running(running)}." if running else ".")
@@ -208,8 +211,7 @@ def importance_section(problems_: list[str] | None = None, results_dir=None, fig
     (None: all) that are stored: MyST text and the values it glues."""
     from . import chapter, design, figures, importance
     designs = {k: v for k, v in design.PUBLISHED.items() if problems_ is None or k[0] in problems_}
-    shares, running = importance.of_designs(designs, results_dir, train_missing=train_missing)
-    tuned = _tuned_by_design(designs, results_dir)
+    shares, running, near, tuned = read_designs(designs, results_dir, train_missing=train_missing)
     pending = _running(running)
     values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
               "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
@@ -230,7 +232,7 @@ betas do not matter, never for it. {glue:text}`design_budget`
 """
     if shares is None:
         return head + "\nNo design on these problems is stored yet.\n", values
-    values.update(near_sentence=near_sentence(near_rows(designs, results_dir, tuned)),
+    values.update(near_sentence=near_sentence(near),
                   near_decades=f"{importance.NEAR:g}", near_min=str(importance.MIN_NEAR),
                   importance_sentence=importance_sentence(shares),
                   importance_table=report.table(

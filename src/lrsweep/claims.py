@@ -152,7 +152,7 @@ def _design_evidence(key: str, c: dict) -> str:
 
 
 def _near_evidence(near: pd.DataFrame | None) -> str:
-    """The betas' share near the tuned lr (``importance.near_designs`` rows), where it is
+    """The betas' share near the tuned lr (``importance.of_designs``'s third result), where it is
     largest: shown beside the claim's evidence, outside its rule (a later check)."""
     from . import report
     from .importance import BETAS, NEAR
@@ -170,7 +170,7 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
     """One row per claim: the claim, the verdict and the number behind it. The claims
     about other hyperparameters need ``shares`` (the designs' importance, see
     ``importance_claims``); without them they are marked as not measured. ``near``
-    (``importance.near_designs``) adds the betas' share near the tuned lr to their row."""
+    (``importance.of_designs``'s third result) adds the betas' share near the tuned lr to their row."""
     from . import report
     rows = []
     for key, grid in (("grid", "four decades (1e-4 .. 1e-1)"), ("two", "1e-4 and 1e-3")):

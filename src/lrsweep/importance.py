@@ -209,28 +209,29 @@ def _tables(designs: dict | None, results_dir, train_missing: bool):
     return tables, running
 
 
-def of_designs(designs: dict | None = None, results_dir=None, *,
-               train_missing: bool = False) -> tuple[pd.DataFrame | None, dict[tuple[str, str], tuple[int, int]]]:
+def of_designs(designs: dict | None = None, results_dir=None, *, train_missing: bool = False,
+               tuned: dict[tuple[str, str], float] | None = None):
     """``stored`` for every design (None: ``design.PUBLISHED``) whose runs are all stored
     (or trained, with ``train_missing``), as rows with ``problem``, ``optimizer``,
     ``epochs`` and ``sd`` (the standard deviation of the accuracy the shares split); None
-    if there is none yet. Also the (done, planned) runs of the others."""
+    if there is none yet. Also the (done, planned) runs of the others, and, given ``tuned``
+    (per (problem, optimizer), the study's tuned lr), the same analysis near it on the same
+    runs (``_near``; None without ``tuned``): each design's runs are read once."""
     tables, running = _tables(designs, results_dir, train_missing)
     cache = _cache_dir(results_dir)
     frames = [stored(table, optimizer, cache / f"{problem}-{optimizer}.json").assign(
               problem=problem, optimizer=optimizer, epochs=epochs, sd=float(table["valid_acc"].std()))
               for problem, optimizer, epochs, table in tables]
-    return (pd.concat(frames, ignore_index=True) if frames else None), running
+    near_rows = None if tuned is None else _near(tables, tuned, cache)
+    return (pd.concat(frames, ignore_index=True) if frames else None), running, near_rows
 
 
-def near_designs(tuned: dict[tuple[str, str], float], designs: dict | None = None,
-                 results_dir=None) -> pd.DataFrame | None:
-    """``stored`` on the runs of each stored design within ``NEAR`` decades of its problem's
-    tuned lr (``tuned``, per (problem, optimizer); a design without one is left out), as
-    rows with ``problem``, ``optimizer``, ``epochs``, ``tuned_lr``, ``n_runs`` and ``sd``; a design
+def _near(tables: list, tuned: dict[tuple[str, str], float], cache: Path) -> pd.DataFrame | None:
+    """``stored`` on the runs of each design (``_tables``) within ``NEAR`` decades of its
+    problem's tuned lr (``tuned``; a design without one is left out), as rows with
+    ``problem``, ``optimizer``, ``epochs``, ``tuned_lr``, ``n_runs`` and ``sd``; a design
     with fewer than ``MIN_NEAR`` runs in the window gets one row saying so (term None)."""
-    tables, _ = _tables(designs, results_dir, train_missing=False)
-    cache, frames = _cache_dir(results_dir), []
+    frames = []
     for problem, optimizer, epochs, table in tables:
         if (problem, optimizer) not in tuned:
             continue

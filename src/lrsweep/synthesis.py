@@ -81,13 +81,12 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
     """The synthesis as MyST text, and the values it glues. ``problems_`` None: every
     problem of the published study whose runs are all stored."""
-    from . import answer, beyond_page, chapter, claims, deepobs, figures, importance
+    from . import answer, beyond_page, chapter, claims, deepobs, figures
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
                                   stage2_seeds=stage2_seeds)
-    shares, designs_running = importance.of_designs(None, results_dir)  # read once, used twice
-    near = beyond_page.near_rows(None, results_dir)
+    shares, designs_running, near, _ = beyond_page.read_designs(None, results_dir)  # read once, used twice
     values = {"pending_note": answer.pending_note(running), "level": f"{analysis.LEVEL:.0%}",
               "delta": f"{100 * analysis.DELTA:g}", "n_problems": str(len(problems_) - len(running)),
               "plain_answer": answer.plain_answer(pd.DataFrame(columns=["optimizer"]))}
