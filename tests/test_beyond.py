@@ -82,7 +82,7 @@ def test_problems_without_alternatives_show_the_studys_and_what_the_rest_would_c
     # the estimate: one run per lr-free optimizer and the range test's pick, per stage-2 seed
     from lrsweep import records
     from lrsweep.compute_page import study_run_hours
-    hours = study_run_hours("mnist_logreg", runs)
+    hours = study_run_hours(runs)["mnist_logreg"]
     walls = [r["wall_time_s"] for r in records.load_all(runs) if r["status"] == "ok"]
     assert hours == pytest.approx(sum(walls) / len(walls) / 3600)
     expected = (len(beyond.AT_DEFAULT) + 1) * len(study.stage2_seeds_of("mnist_logreg")) * hours

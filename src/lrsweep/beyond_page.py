@@ -65,9 +65,9 @@ def unmeasured_cost(results_dir=None) -> str:
     from the mean training time of its study's runs."""
     from .compute_page import study_run_hours
     runs_per_seed = len(beyond.AT_DEFAULT) + 1  # the lr-free optimizers and the range test's pick
-    out = []
+    run_hours, out = study_run_hours(results_dir), []
     for p in study.PROBLEMS:
-        if p in beyond.PUBLISHED or (hours := study_run_hours(p, results_dir)) is None:
+        if p in beyond.PUBLISHED or (hours := run_hours.get(p)) is None:
             continue
         seeds = len(study.stage2_seeds_of(p))
         out.append(f"{p} about {runs_per_seed * seeds * hours:.1f} hours ({runs_per_seed} runs for each "

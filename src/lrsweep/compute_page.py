@@ -52,13 +52,17 @@ def chapter_hours(chapter: str, results_dir: str | Path | None = None) -> float:
     return float(cost.loc[cost["chapter"] == chapter, "hours"].sum())
 
 
-def study_run_hours(problem: str, results_dir: str | Path | None = None) -> float | None:
-    """Mean training hours of one run of ``problem``'s study that trained its whole budget
-    (a diverged run stops early and would make the mean look cheap); None if none has."""
-    hours = [r["wall_time_s"] / 3600 for r in records.load_all(paths.runs_dir(results_dir))
-             if r["config"]["problem"] == problem and r["status"] == "ok"
-             and r["budget"] == study.budget(problem) and chapter_of(r["config"]) != "beyond"]
-    return sum(hours) / len(hours) if hours else None
+def study_run_hours(results_dir: str | Path | None = None) -> dict[str, float]:
+    """Per problem with one, the mean training hours of a run of its study that trained its
+    whole budget (a diverged run stops early and would make the mean look cheap); the
+    records read once."""
+    hours: dict[str, list[float]] = {}
+    for r in records.load_all(paths.runs_dir(results_dir)):
+        p = r["config"]["problem"]
+        if (r["status"] == "ok" and r["budget"] == study.budget(p)
+                and chapter_of(r["config"]) != "beyond"):
+            hours.setdefault(p, []).append(r["wall_time_s"] / 3600)
+    return {p: sum(h) / len(h) for p, h in hours.items()}
 
 
 def cost_table(results_dir: str | Path | None = None):
