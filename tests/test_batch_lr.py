@@ -49,12 +49,12 @@ def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, 
 
     # the chapter's section: pending until the sweep is stored, then the best lr per batch size
     from lrsweep import beyond_page
-    monkeypatch.setattr(batch_lr, "PUBLISHED", {"mnist_logreg": 1})
-    monkeypatch.setattr(batch_lr, "BATCH_SIZES", (64, 128))
+    monkeypatch.setattr(batch_lr, "PUBLISHED", {"mnist_logreg": (1, (64, 128))})
     monkeypatch.setattr(study, "OPTIMIZERS", ("adam",))
     text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
     n = len(got)
     assert values["batch_pending"] == f"Still running, so not shown yet: mnist_logreg ({n} of {2 * n} runs)."
+    assert values["batch_plan"] == "on mnist_logreg, batch sizes 64 and 128 with 1 epoch"
     assert "No batch-size sweep" in text
     batch_lr.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
     text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
@@ -78,5 +78,6 @@ def test_only_published_problems_have_a_batch_sweep(capsys):
 def test_a_store_without_the_study_shows_the_sweep_as_waiting_for_it(tmp_path):
     from lrsweep import beyond_page
     text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
-    assert values["batch_pending"] == "Still running, so not shown yet: fmnist_mlp (its study first)."
+    assert values["batch_pending"] == ("Still running, so not shown yet: "
+                                       + "; ".join(f"{p} (its study first)" for p in batch_lr.PUBLISHED) + ".")
     assert beyond_page.batch_caveat(tmp_path) == ""

@@ -312,7 +312,7 @@ def _kept(swept: pd.DataFrame, results_dir=None) -> pd.DataFrame:
     budget, at the problem's own batch size)."""
     from . import batch_lr
     pairs = swept[["problem", "optimizer"]].drop_duplicates().itertuples(index=False)
-    return batch_lr.kept_regret(swept, {(p, o): batch_lr.tuned(p, o, batch_lr.PUBLISHED[p], results_dir)
+    return batch_lr.kept_regret(swept, {(p, o): batch_lr.tuned(p, o, batch_lr.PUBLISHED[p][0], results_dir)
                                         for p, o in pairs})
 
 
@@ -359,16 +359,16 @@ def batch_section(problems_: list[str] | None = None, results_dir=None, figures_
     (None: all) whose sweep is stored: MyST text and the values it glues."""
     from . import batch_lr, chapter, figures
     ready, pending = _batch_sweeps(problems_, results_dir, train_missing)
-    values = {"batch_sizes": ", ".join(map(str, batch_lr.BATCH_SIZES)),
+    values = {"batch_plan": "; ".join(f"on {p}, batch sizes {_and(list(map(str, sizes)))} with {e} epoch{'s' * (e != 1)}"
+                                      for p, (e, sizes) in batch_lr.PUBLISHED.items()),
               "batch_window": f"{batch_lr.WINDOW:g}", "batch_seed": str(batch_lr.SEED),
-              "batch_epochs": ", ".join(f"{e} on {p}" for p, e in batch_lr.PUBLISHED.items()),
               "batch_pending": f"Still running, so not shown yet: {'; '.join(pending)}." if pending else ""}
     head = """## The best learning rate against the batch size
 
-At each batch size ({glue:text}`batch_sizes`), each optimizer trains with the study's
-learning rates within {glue:text}`batch_window` decades of its tuned one, with seed
-{glue:text}`batch_seed` and the designs' budget (epochs: {glue:text}`batch_epochs`); the
-best learning rate is chosen on validation. One seed and half-decade steps make each best
+At each batch size, each optimizer trains with the study's learning rates within
+{glue:text}`batch_window` decades of its tuned one, with seed {glue:text}`batch_seed` and
+the designs' budget ({glue:text}`batch_plan`); the best learning rate is chosen on
+validation. One seed and half-decade steps make each best
 learning rate uncertain by about a step. {glue:text}`batch_pending`
 """
     if not ready:
