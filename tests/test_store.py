@@ -170,3 +170,33 @@ def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_da
     stored, running = study.stored(["mnist_logreg"], tmp_path, train_missing=False, **design)
     assert stored is None and running == {"mnist_logreg": (2, n - 1, n)}
     assert len(list(tmp_path.glob("mnist_logreg/*.json"))) == n - 1
+
+
+def test_writers_racing_on_one_file_both_finish_and_leave_it_whole(tmp_path):
+    # two workers decoding the same dataset at once: both inside the write before either moves it
+    import threading
+
+    from lrsweep.paths import atomic_file
+    target, both_open, errors = tmp_path / "cache" / "decoded.npz", threading.Barrier(2), []
+
+    def write(byte):
+        try:
+            with atomic_file(target, "wb") as fh:
+                fh.write(byte * 1000)
+                both_open.wait(timeout=10)
+        except Exception as e:  # noqa: BLE001 - the test reports it below
+            errors.append(e)
+    threads = [threading.Thread(target=write, args=(b,)) for b in (b"a", b"b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert target.read_bytes() in (b"a" * 1000, b"b" * 1000)
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary left
+
+    with pytest.raises(RuntimeError), atomic_file(target, "wb") as fh:  # a failed write changes nothing
+        fh.write(b"half")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() in (b"a" * 1000, b"b" * 1000)
+    assert [p.name for p in target.parent.iterdir()] == [target.name]

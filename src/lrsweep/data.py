@@ -149,18 +149,15 @@ def fetch(name: str) -> Located:
         raise UsageError(f"{name}: not found locally and it has no download source; "
                          f"set LRSWEEP_MIRROR to a folder holding {ds.mirror_subdir}/")
     target = paths.data_dir() / ds.mirror_subdir
-    target.mkdir(parents=True, exist_ok=True)
     for f in ds.files:
         url = ds.url + f.name
-        tmp = target / (f.name + ".part")
         try:
-            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as r, open(tmp, "wb") as out:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as r, \
+                    paths.atomic_file(target / f.name, "wb") as out:
                 shutil.copyfileobj(r, out)
         except (urllib.error.URLError, OSError) as e:
-            tmp.unlink(missing_ok=True)
             raise UsageError(f"{name}: cannot download {url} ({e}); offline? put the files in "
                              f"{target} or set LRSWEEP_MIRROR") from None
-        tmp.replace(target / f.name)
     return verify(name)
 
 
@@ -256,10 +253,8 @@ def _decoded(loc: Located) -> tuple[np.ndarray, ...]:
         with np.load(cache, allow_pickle=False) as z:
             return tuple(z[k] for k in ("xtr", "ytr", "xte", "yte"))
     arrays = READERS[loc.dataset.name](loc.directory)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npz")
-    np.savez(tmp, **dict(zip(("xtr", "ytr", "xte", "yte"), arrays)))
-    tmp.replace(cache)
+    with paths.atomic_file(cache, "wb") as fh:  # parallel workers may decode at once
+        np.savez(fh, **dict(zip(("xtr", "ytr", "xte", "yte"), arrays)))
     return arrays
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import paths
 from .analysis import LEVEL
 from .design import SPACES
 
@@ -166,10 +167,8 @@ def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | No
         if saved.get("key") == key:
             return pd.DataFrame(saved["rows"])
     result = bootstrap(table, optimizer, reps, level, seed, box)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "rows": result.to_dict("records")}, indent=1))
-    tmp.replace(path)  # never a half-written file
+    with paths.atomic_file(path) as fh:
+        json.dump({"key": key, "rows": result.to_dict("records")}, fh, indent=1)
     return result
 
 
@@ -188,7 +187,6 @@ def near(table: pd.DataFrame, tuned_lr: float, half: float = NEAR) -> tuple[pd.D
 
 def _cache_dir(results_dir) -> Path:
     """The published store keeps its results under data/importance, others under _build."""
-    from . import paths
     published = paths.runs_dir(results_dir).resolve() == paths.PUBLISHED_RUNS.resolve()
     return paths.ROOT / ("data" if published else "_build") / "importance"
 

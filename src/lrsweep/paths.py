@@ -5,7 +5,9 @@ Environment variables override the defaults so the same code works on a laptop, 
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 # src/lrsweep/paths.py -> the repository root (the package is installed editable).
@@ -36,3 +38,22 @@ def mirror_dir() -> Path | None:
         return Path(env)
     default = ROOT.parent / "shared" / "data"
     return default if default.is_dir() else None
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | Path, mode: str = "w"):
+    """An open file beside ``target``, unique to this writer, moved onto ``target`` once the
+    block has written it (deleted if the block fails): readers never see half a file, and
+    writers racing on one target (two workers decoding the same dataset) never share one."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

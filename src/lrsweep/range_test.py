@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import paths
+
 START, END, STEPS = 1e-7, 10.0, 300
 SMOOTHING = 0.98          # exponential moving average of the loss, bias-corrected
 STOP_FACTOR = 4.0         # the ramp stops once the smoothed loss exceeds 4x its minimum
@@ -99,8 +101,6 @@ def stored(problem: str, optimizer: str, seed: int, directory: str | Path,
         raise UsageError(f"range test {path} is not stored; restore it (git checkout -- {path}) "
                          "or run it on purpose (train_missing=True)")
     result = run(problem, optimizer, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    tmp.replace(path)  # never a half-written file
+    with paths.atomic_file(path) as fh:
+        json.dump(result, fh, indent=1)
     return result

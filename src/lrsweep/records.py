@@ -10,8 +10,6 @@ it is never dropped or silently retrained. This module needs no torch: reading r
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -20,6 +18,7 @@ import pandas as pd
 
 from .config import RunConfig
 from .errors import UsageError
+from .paths import atomic_file
 
 SCHEMA = 2
 SPLITS = ("train", "valid", "test")
@@ -155,17 +154,9 @@ def write(root: Path, rec: Record) -> Path:
     old = read(target)
     if old is not None and extent(old) >= extent(rec):
         return target
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{cfg.run_id}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(rec, fh, indent=1, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(target) as fh:
+        json.dump(rec, fh, indent=1, sort_keys=True)
+        fh.write("\n")
     return target
 
 
