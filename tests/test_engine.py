@@ -83,6 +83,23 @@ def test_dask_local_cluster_equals_in_process(tmp_path):
     assert curves(tmp_path / "c") == curves(tmp_path / "a") and procs.equals(local)
 
 
+def _bad_or_slow(cfgs, epochs, threads):
+    """A stand-in task for worker processes: "bad" fails at once, the others finish later."""
+    if cfgs == ["bad"]:
+        raise RuntimeError("bad run")
+    time.sleep(3)
+    return cfgs
+
+
+def test_a_failing_worker_keeps_the_runs_already_training():
+    # the crash this guards against: one worker's error threw away the other's run in flight
+    got = []
+    with pytest.raises(RuntimeError, match="bad run"):
+        for recs in executors._processes([["bad"], ["slow"]], 1, 2, task=_bad_or_slow):
+            got.append(recs)
+    assert got == [["slow"]]
+
+
 def test_batched_groups_split_per_worker_and_record_members(tmp_path):
     from lrsweep import batched, sweep, train
     spec = SweepSpec(["mnist_logreg", "mnist_mlp"], ["adam", "prodigy"], [1e-3, 1e-2, 1e-1], [0, 1], 1)

@@ -64,17 +64,30 @@ def _inprocess(work, epochs, threads, progress) -> Iterator[list[records.Record]
         yield execute(cfgs, epochs, threads, progress)
 
 
-def _processes(work, epochs, workers) -> Iterator[list[records.Record]]:
+def _processes(work, epochs, workers, task=execute) -> Iterator[list[records.Record]]:
+    """``task`` per unit of work in worker processes. If one raises, the queued ones are
+    cancelled but those already training finish and are yielded (to be stored) before the
+    error is raised: one bad run does not throw away the others' hours."""
     # spawn: a forked child would inherit the parent's OpenMP thread pool in a bad state
     ctx = multiprocessing.get_context("spawn")
+    error = None
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(execute, cfgs, epochs, 1) for cfgs in work]
+        futures = [pool.submit(task, cfgs, epochs, 1) for cfgs in work]
         try:
             for fut in as_completed(futures):
-                yield fut.result()
+                if fut.cancelled():
+                    continue
+                if fut.exception() is None:
+                    yield fut.result()
+                elif error is None:
+                    error = fut.exception()
+                    for other in futures:
+                        other.cancel()  # only those not started yet
         finally:
             for fut in futures:
                 fut.cancel()
+    if error is not None:
+        raise error
 
 
 def _dask_client(scheduler: str):
