@@ -35,6 +35,8 @@ def test_recommendation_says_so_when_no_cheap_choice_holds():
     rows = table(seeds_at("adam", {1e-4: .50, 3.16e-4: .55, 1e-3: .60, 1e-2: .62, 3.16e-2: .90, 1e-1: .70}))
     text = synthesis.recommendation(analysis.final_epoch(rows))
     assert text.startswith("For Adam, neither its default nor any of the coarse grids")
+    # and where the default stood, by the verdict rule: here it lost more than the tolerance
+    assert text.endswith("At its default 0.001, it lost more than 1 point on 1 of 1 problem (p).")
 
 
 def test_within_tolerance_needs_an_interval():

@@ -133,7 +133,10 @@ Per problem and optimizer: the learning rate tuned on validation, test accuracy 
 library's default learning rate and tuned, the regret of the default (tuned minus default,
 in accuracy points) with its {{glue:text}}`level` interval and the seeds behind it (n), the
 decades of learning rate within {{glue:text}}`delta` point of the best, and the verdict
-([Method](chapters/method)). {{glue:text}}`pending_note`
+([Method](chapters/method)). The interval is for the regret against the best of the
+learning rates given every seed, which cannot be below 0; the estimate, from the seeds at
+hand, can dip slightly below, and the interval is 0 to 0 where every other such learning
+rate is clearly worse than the default. {{glue:text}}`pending_note`
 
 ```{{glue:figure}} fig_overview
 :name: fig-overview

@@ -60,7 +60,20 @@ def recommendation(final: pd.DataFrame, optimizer: str = "adam") -> str:
                     "here that did.")
     return (f"For {spec.label}, neither its default nor any of the coarse grids stayed within "
             f"{tol} of tuning on every one of the {n} problems (with the whole "
-            f"{analysis.LEVEL:.0%} interval): tune its learning rate over a half-decade grid.")
+            f"{analysis.LEVEL:.0%} interval), so tuning its learning rate over a half-decade grid "
+            f"is the only choice shown safe on all of them. {_default_verdicts(options[0][2], spec)}")
+
+
+def _default_verdicts(summary: pd.DataFrame, spec) -> str:
+    """Where the default stood, by the verdict rule: within the tolerance, beyond, or untold."""
+    from .answer import _problems_phrase
+    tol = f"{100 * analysis.DELTA:g} point"
+    n, parts = len(summary), []
+    for verdict, words in zip(analysis.VERDICTS, (f"it lost less than {tol} on", f"it lost more than {tol} on",
+                                                  "the seeds cannot tell on")):
+        if names := sorted(summary.loc[summary["verdict"] == verdict, "problem"]):
+            parts.append(f"{words} {_problems_phrase(len(names), n, names)}")
+    return f"At its default {spec.default_lr:g}, " + "; ".join(parts) + "."
 
 
 def budget_rows(table: pd.DataFrame) -> pd.DataFrame:
