@@ -43,8 +43,10 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
     values[k("epochs")] = str(epochs)
     values[k("epochs_phrase")] = f"{epochs} epoch" + ("s" if epochs != 1 else "")
     values[k("level")] = f"{analysis.LEVEL:.0%}"
+    values[k("delta")] = f"{100 * analysis.DELTA:g}"
+    basin = f"basin_{round(analysis.DELTA * 1000)}"  # the width at the verdict's tolerance
     for row in summary.itertuples():
-        values[k(f"{row.optimizer}_basin")] = f"{row.basin_10:.1f}"
+        values[k(f"{row.optimizer}_basin")] = report.fmt_basin(getattr(row, basin), getattr(row, f"{basin}_most"))
         values[k(f"{row.optimizer}_default_lr")] = report.fmt_lr(row.default_lr)
     values[k("summary_table")] = report.summary_table(summary)
     slug = problem.replace("_", "-")  # docutils ids have no underscores
@@ -62,8 +64,8 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
             f"{g(o + '_default_lr')} it reaches {g(o + '_acc_default')} test accuracy against "
             f"{g(o + '_acc_tuned')} tuned, a regret of {g(o + '_regret')} ({g('level')} interval "
             f"{g(o + '_regret_ci')}, {g(o + '_n_seeds')} seeds; verdict on the default: "
-            f"**{g(o + '_verdict')}**). Learning rates within 1 point of its best span "
-            f"{g(o + '_basin')} decades.")
+            f"**{g(o + '_verdict')}**). Learning rates within {g('delta')} point of its best span "
+            f"{g(o + '_basin')} decades (as measured, to the most the grid's steps allow).")
     text = f"""
 ## {problem}: {problems.get(problem).description}
 
