@@ -23,6 +23,11 @@ def _problems_phrase(n: int, total: int, names: list[str]) -> str:
     return f"{n} of {total} problem{'s' if total != 1 else ''} ({_names(names)})"
 
 
+def by_verdict(summary: pd.DataFrame) -> dict[str, list[str]]:
+    """The problems of ``summary`` (one optimizer's rows) under each verdict of ``analysis.verdict``."""
+    return {v: list(summary.loc[summary["verdict"] == v, "problem"]) for v in analysis.VERDICTS}
+
+
 def verdict_sentence(summary: pd.DataFrame, optimizer: str = "adam") -> str:
     """The verdicts on ``optimizer``'s default lr (the rule of ``analysis.verdict``),
     counted over the problems and naming them."""
@@ -31,7 +36,7 @@ def verdict_sentence(summary: pd.DataFrame, optimizer: str = "adam") -> str:
     total = len(ref)
     if total == 0:
         return f"No problem of this study has all its runs yet, so there is no answer for {spec.label}."
-    by = {v: list(ref.loc[ref["verdict"] == v, "problem"]) for v in analysis.VERDICTS}
+    by = by_verdict(ref)
     enough, tune, open_ = by["default is enough"], by["tune the lr"], by["undecided"]
     tol = f"{100 * analysis.DELTA:g} point"
     parts = []

@@ -312,7 +312,7 @@ def _kept(swept: pd.DataFrame, results_dir=None) -> pd.DataFrame:
     budget, at the problem's own batch size)."""
     from . import batch_lr
     pairs = swept[["problem", "optimizer"]].drop_duplicates().itertuples(index=False)
-    return batch_lr.kept_regret(swept, {(p, o): batch_lr.tuned(p, o, batch_lr.PUBLISHED[p][0], results_dir)
+    return batch_lr.kept_regret(swept, {(p, o): batch_lr.tuned(p, o, batch_lr.check(p)[0], results_dir)
                                         for p, o in pairs})
 
 

@@ -77,10 +77,10 @@ def _processes(work, epochs, workers, task=execute) -> Iterator[list[records.Rec
             for fut in as_completed(futures):
                 if fut.cancelled():
                     continue
-                if fut.exception() is None:
+                if (failed := fut.exception()) is None:
                     yield fut.result()
                 elif error is None:
-                    error = fut.exception()
+                    error = failed
                     for other in futures:
                         other.cancel()  # only those not started yet
         finally:

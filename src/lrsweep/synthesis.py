@@ -66,13 +66,12 @@ def recommendation(final: pd.DataFrame, optimizer: str = "adam") -> str:
 
 def _default_verdicts(summary: pd.DataFrame, spec) -> str:
     """Where the default stood, by the verdict rule: within the tolerance, beyond, or untold."""
-    from .answer import _problems_phrase
+    from .answer import _problems_phrase, by_verdict
     tol = f"{100 * analysis.DELTA:g} point"
-    n, parts = len(summary), []
-    for verdict, words in zip(analysis.VERDICTS, (f"it lost less than {tol} on", f"it lost more than {tol} on",
-                                                  "the seeds cannot tell on")):
-        if names := sorted(summary.loc[summary["verdict"] == verdict, "problem"]):
-            parts.append(f"{words} {_problems_phrase(len(names), n, names)}")
+    words = dict(zip(analysis.VERDICTS, (f"it lost less than {tol} on", f"it lost more than {tol} on",
+                                         "the seeds cannot tell on")))
+    parts = [f"{words[v]} {_problems_phrase(len(names), len(summary), sorted(names))}"
+             for v, names in by_verdict(summary).items() if names]
     return f"At its default {spec.default_lr:g}, " + "; ".join(parts) + "."
 
 
