@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Iterator
 
@@ -64,6 +66,21 @@ def _inprocess(work, epochs, threads, progress) -> Iterator[list[records.Record]
         yield execute(cfgs, epochs, threads, progress)
 
 
+ORPHAN_CHECK_S = 1.0
+
+
+def _end_with_driver(driver: int) -> None:
+    """Worker initializer: end this worker as soon as the driver that started it is gone.
+    Only the driver writes records, so a worker left training after a kill -9 (or a
+    restarted notebook kernel) would spend the cores on a run nobody can store. An orphan
+    is re-parented, which ``getppid`` shows; a watcher thread looks every second."""
+    def watch():
+        while os.getppid() == driver:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="end-with-driver").start()
+
+
 def _processes(work, epochs, workers, task=execute) -> Iterator[list[records.Record]]:
     """``task`` per unit of work in worker processes. If one raises, the queued ones are
     cancelled but those already training finish and are yielded (to be stored) before the
@@ -71,7 +88,8 @@ def _processes(work, epochs, workers, task=execute) -> Iterator[list[records.Rec
     # spawn: a forked child would inherit the parent's OpenMP thread pool in a bad state
     ctx = multiprocessing.get_context("spawn")
     error = None
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_end_with_driver,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(task, cfgs, epochs, 1) for cfgs in work]
         try:
             for fut in as_completed(futures):

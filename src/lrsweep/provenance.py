@@ -26,15 +26,43 @@ def _static() -> dict:
             "platform": platform.platform(), "cpu": cpu_model(), "git": git_state()}
 
 
-def cpu_model() -> str:
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return fields
+
+
+def cpu_model() -> str:
+    """The marketing name, for people: generic on virtual machines ("AMD EPYC")."""
+    return _cpuinfo().get("model name") or platform.processor() or "unknown"
+
+
+def machine_id() -> str:
+    """What decides the CPU kernels a run gets, finely enough that two machines with one id
+    compute the same bits: vendor, family, model and stepping, the instruction-set flags
+    the VM exposes (hashed), and the kernel level torch dispatches to. Virtual machines
+    share generic names: two "AMD EPYC" hosts (one with AVX-512, one without) rounded
+    differently, which a name alone could not tell apart."""
+    import hashlib
+    info = _cpuinfo()
+    flags = " ".join(sorted(info.get("flags", "").split()))
+    try:
+        import torch
+        isa = torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):
+        isa = "unknown"
+    return (f"{info.get('vendor_id', platform.machine())} family {info.get('cpu family', '?')} "
+            f"model {info.get('model', '?')} stepping {info.get('stepping', '?')}; "
+            f"flags {hashlib.sha256(flags.encode()).hexdigest()[:12]}; torch {isa}")
 
 
 def git_state() -> dict:
@@ -65,5 +93,6 @@ def collect(device: torch.device | None = None) -> dict:
     import torch
     device = device or torch.device("cpu")
     tf32 = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
-    return {**_static(), "device": device_name(device), "threads": torch.get_num_threads(),
+    return {**_static(), "machine": machine_id(), "device": device_name(device),
+            "threads": torch.get_num_threads(),
             "tf32": bool(tf32 and device.type == "cuda")}

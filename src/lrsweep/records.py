@@ -9,18 +9,21 @@ it is never dropped or silently retrained. This module needs no torch: reading r
 """
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+import numpy as np
 import pandas as pd
 
 from .config import RunConfig
 from .errors import UsageError
 from .paths import atomic_file
 
-SCHEMA = 2
+SCHEMA = 3
+READS = (2, 3)  # schema 2: the same record without per-example test predictions
 SPLITS = ("train", "valid", "test")
 METRICS = tuple(f"{s}_{m}" for s in SPLITS for m in ("loss", "acc"))
 STATUSES = ("ok", "diverged", "failed")
@@ -39,11 +42,16 @@ class Outcome:
     curves: dict[str, list] = field(default_factory=empty_curves)  # epoch 0 = before training
     wall_time_s: float = 0.0     # training and evaluation; batched members share it equally
     data: dict = field(default_factory=dict)  # the dataset's provenance (Splits.provenance)
+    test_correct: list[str] = field(default_factory=list)  # per logged epoch: pack_correct(...)
 
-    def log(self, epoch: int, metrics: dict[str, float]) -> None:
+    def log(self, epoch: int, metrics: dict) -> None:
+        """One evaluated epoch; ``metrics["test_correct"]`` (bool per test example, in
+        test-set order), where given, lets two runs be compared example by example."""
         self.curves["epoch"].append(epoch)
         for m in METRICS:
             self.curves[m].append(metrics[m])
+        if (correct := metrics.get("test_correct")) is not None:
+            self.test_correct.append(pack_correct(correct))
 
     def diverge(self, epoch: int, why: str) -> None:
         self.status, self.diverged_epoch, self.message = "diverged", epoch, why
@@ -52,8 +60,40 @@ class Outcome:
         self.status, self.message = "failed", f"{type(error).__name__}: {error}"
 
 
+# ------------------------------------------------------------ per-example test predictions
+# Whether each test example was classified correctly, one bit each in test-set order
+# (numpy.packbits, big-endian bit order), base64 in JSON: 1,250 bytes of bits (1,668
+# characters) per evaluated epoch for 10,000 test images, so 68 kB for a 40-epoch run.
+# That is all a paired comparison of accuracy needs; reading it needs numpy, not torch.
+PREDICTIONS_ENCODING = "test_correct: numpy.packbits (big-endian) of bool per test example, base64"
+
+
+def pack_correct(correct) -> str:
+    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode("ascii")
+
+
+def unpack_correct(packed: str, n: int) -> np.ndarray:
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(packed, validate=True), dtype=np.uint8))
+    if len(bits) < n or bits[n:].any():
+        raise ValueError(f"packed correctness does not hold exactly {n} examples")
+    return bits[:n].astype(bool)
+
+
+def has_predictions(rec: "Record") -> bool:
+    return bool(rec.get("predictions"))
+
+
+def test_correct(rec: "Record", epoch: int) -> np.ndarray:
+    """Bool per test example at ``epoch`` (test-set order); KeyError if the record has none
+    (schema 2, or a run that diverged before that epoch)."""
+    if not has_predictions(rec):
+        raise KeyError(f"run {rec['run_id']} stores no per-example test predictions")
+    i = rec["curves"]["epoch"].index(epoch)
+    return unpack_correct(rec["predictions"]["test_correct"][i], rec["data"]["split"]["n_test"])
+
+
 class Record(TypedDict):
-    """One run as stored (``schema`` 2). ``epochs`` is what was trained: the ``budget``
+    """One run as stored (``schema`` 3; schema 2 lacks ``predictions``). ``epochs`` is what was trained: the ``budget``
     asked for, or fewer once the run diverged (or failed). ``engine`` states what the code
     fixed for every run: its version, the lr schedule and the divergence rule."""
     schema: int
@@ -69,6 +109,7 @@ class Record(TypedDict):
     engine: dict
     data: dict
     provenance: dict
+    predictions: dict  # {"encoding": ..., "test_correct": [one pack_correct per curves epoch]}
 
 
 def make(cfg: RunConfig, outcome: Outcome, *, budget: int, engine: dict,
@@ -76,11 +117,13 @@ def make(cfg: RunConfig, outcome: Outcome, *, budget: int, engine: dict,
     """The record of ``cfg`` trained for ``budget`` epochs: the one place a record is built.
     The sweep calls it with the engine's facts (``train.ENGINE``) and the machine's
     provenance, after training and before ``write``."""
+    predictions = ({"encoding": PREDICTIONS_ENCODING, "test_correct": outcome.test_correct}
+                   if outcome.test_correct else {})
     return Record(schema=SCHEMA, run_id=cfg.run_id, config=cfg.to_dict(), budget=budget,
                   epochs=outcome.curves["epoch"][-1] if outcome.curves["epoch"] else 0,
                   status=outcome.status, diverged_epoch=outcome.diverged_epoch,
                   message=outcome.message, curves=outcome.curves, wall_time_s=outcome.wall_time_s,
-                  engine=engine, data=outcome.data, provenance=provenance)
+                  engine=engine, data=outcome.data, provenance=provenance, predictions=predictions)
 
 
 class DamagedRecord(UsageError):
@@ -95,9 +138,10 @@ def problems_with(rec: object, path: Path) -> str | None:
     """Why ``rec`` (read from ``path``) is not a valid record, or None."""
     if not isinstance(rec, dict):
         return "not a JSON object"
-    if rec.get("schema") != SCHEMA:
-        return f"schema {rec.get('schema')!r}, this lrsweep reads schema {SCHEMA}"
-    if missing := [k for k in Record.__annotations__ if k not in rec]:
+    if rec.get("schema") not in READS:
+        return f"schema {rec.get('schema')!r}, this lrsweep reads schema {' or '.join(map(str, READS))}"
+    needed = [k for k in Record.__annotations__ if rec["schema"] >= 3 or k != "predictions"]
+    if missing := [k for k in needed if k not in rec]:
         return f"missing field(s) {', '.join(missing)}"
     if rec["status"] not in STATUSES:
         return f"status {rec['status']!r} is not one of {', '.join(STATUSES)}"
@@ -112,6 +156,10 @@ def problems_with(rec: object, path: Path) -> str | None:
         return "curves must hold epoch and " + ", ".join(METRICS)
     if len({len(v) for v in curves.values()}) != 1:
         return "curves of unequal length"
+    if has_predictions(rec):
+        packed = rec["predictions"].get("test_correct")
+        if not isinstance(packed, list) or len(packed) != len(curves["epoch"]):
+            return "predictions.test_correct must hold one entry per curves epoch"
     return None
 
 
@@ -139,6 +187,15 @@ def extent(rec: Record) -> float:
     return {"diverged": float("inf"), "failed": -1.0}.get(rec["status"], rec["epochs"])
 
 
+def covers(new: Record, old: Record) -> bool:
+    """Whether ``new`` replaces ``old`` in the store: it answers for more epochs, or as many
+    and adds the per-example predictions ``old`` lacks (a schema-2 run retrained openly:
+    the new record's provenance names the commit that retrained it)."""
+    if extent(new) != extent(old):
+        return extent(new) > extent(old)
+    return has_predictions(new) and not has_predictions(old)
+
+
 def lookup(root: Path, cfg: RunConfig, epochs: int) -> Record | None:
     """The stored record of ``cfg`` if it answers a request for ``epochs`` epochs. A
     divergence is final for any budget; a failed run is retried."""
@@ -152,7 +209,7 @@ def write(root: Path, rec: Record) -> Path:
     target = path_for(root, cfg)
     target.parent.mkdir(parents=True, exist_ok=True)
     old = read(target)
-    if old is not None and extent(old) >= extent(rec):
+    if old is not None and not covers(rec, old):
         return target
     with atomic_file(target) as fh:
         json.dump(rec, fh, indent=1, sort_keys=True)

@@ -84,21 +84,26 @@ def memory_format(model: torch.nn.Module) -> torch.memory_format:
 
 @torch.no_grad()
 def evaluate(forward, problem, sets: dict, members: int) -> list[dict[str, float]]:
-    """Mean cross-entropy (without the L2 term) and accuracy of each member on each split.
-    ``forward(x)`` gives logits of shape (members, batch, classes)."""
+    """Mean cross-entropy (without the L2 term) and accuracy of each member on each split,
+    and ``test_correct``: whether each test example was classified correctly (a numpy bool
+    array), which records keep for paired comparisons. ``forward(x)`` gives logits of shape
+    (members, batch, classes)."""
     out = [{} for _ in range(members)]
     for name, (x, y) in sets.items():
         device = y.device
         loss = [torch.zeros((), device=device) for _ in range(members)]
-        correct = torch.zeros(members, dtype=torch.long, device=device)
+        hits = []  # (members, batch) per evaluation batch
         for i in range(0, len(y), EVAL_BATCH):
             logits, yb = forward(problem.prepare(x[i:i + EVAL_BATCH])), y[i:i + EVAL_BATCH]
             for j in range(members):
                 loss[j] += F.cross_entropy(logits[j], yb, reduction="sum")
-            correct += (logits.argmax(-1) == yb).sum(-1)
+            hits.append(logits.argmax(-1) == yb)
+        hit = torch.cat(hits, dim=1).cpu()
         # divide in Python so every path prints the same numbers
-        for j, (lsum, c) in enumerate(zip(loss, correct.tolist())):
+        for j, (lsum, c) in enumerate(zip(loss, hit.sum(-1).tolist())):
             out[j][f"{name}_loss"], out[j][f"{name}_acc"] = lsum.item() / len(y), c / len(y)
+            if name == "test":
+                out[j]["test_correct"] = hit[j].numpy()
     return out
 
 
