@@ -100,6 +100,46 @@ def test_a_failing_worker_keeps_the_runs_already_training():
     assert got == [["slow"]]
 
 
+DRIVER = """
+import os, sys, time
+from lrsweep import executors
+
+def slow(cfgs, epochs, threads):
+    print(os.getpid(), flush=True)
+    time.sleep(300)
+
+if __name__ == "__main__":
+    for _ in executors._processes([["a"], ["b"]], 1, 2, task=slow):
+        pass
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_end_when_their_driver_is_killed(tmp_path):
+    """Only the driver writes records: a worker outliving it would train for nothing."""
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    driver = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(driver.stdout.readline()) for _ in range(2)]
+        assert all(map(_alive, workers))
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + 10 * executors.ORPHAN_CHECK_S + 5
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_alive, workers)), "workers went on training without their driver"
+    finally:
+        driver.kill()
+
+
 def test_batched_groups_split_per_worker_and_record_members(tmp_path):
     from lrsweep import batched, sweep, train
     spec = SweepSpec(["mnist_logreg", "mnist_mlp"], ["adam", "prodigy"], [1e-3, 1e-2, 1e-1], [0, 1], 1)

@@ -200,3 +200,38 @@ def test_writers_racing_on_one_file_both_finish_and_leave_it_whole(tmp_path):
         raise RuntimeError("interrupted")
     assert target.read_bytes() in (b"a" * 1000, b"b" * 1000)
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_records_carry_each_test_examples_correctness_for_every_epoch(tmp_path, small_data):
+    """Schema 3: the packed bits say, per evaluated epoch, which test examples the run got
+    right; they agree with its test accuracy and are read back without torch."""
+    run_sweep(SweepSpec(**{**SPEC, "epochs": 2}), tmp_path, executor="inprocess", quiet=True)
+    for rec in records.load_all(tmp_path):
+        assert records.has_predictions(rec)
+        for epoch, acc in zip(rec["curves"]["epoch"], rec["curves"]["test_acc"]):
+            correct = records.test_correct(rec, epoch)
+            assert correct.shape == (rec["data"]["split"]["n_test"],)
+            assert correct.mean() == pytest.approx(acc, abs=1e-12)
+
+
+def test_packed_correctness_round_trips_and_refuses_a_wrong_length():
+    rng = __import__("numpy").random.default_rng(0)
+    for n in (1, 7, 8, 9, 10_000):
+        bits = rng.random(n) < 0.7
+        assert (records.unpack_correct(records.pack_correct(bits), n) == bits).all()
+    with pytest.raises(ValueError, match="exactly 5"):
+        records.unpack_correct(records.pack_correct([True] * 9), 5)
+
+
+def test_a_schema_2_record_still_reads_and_is_replaced_by_one_with_predictions(tmp_path, small_data):
+    run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    path = sorted(tmp_path.glob("*/*.json"))[0]
+    new = json.loads(path.read_text())
+    old = {k: v for k, v in new.items() if k != "predictions"} | {"schema": 2}
+    path.write_text(json.dumps(old))
+    assert records.read(path) == old and not records.has_predictions(old)
+    with pytest.raises(KeyError, match="no per-example"):
+        records.test_correct(old, 1)
+    assert records.covers(new, old) and not records.covers(old, new)
+    records.write(tmp_path, new)
+    assert records.has_predictions(records.read(path))
