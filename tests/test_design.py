@@ -161,7 +161,7 @@ def test_near_the_tuned_lr_the_flat_top_leaves_the_variance_to_the_others():
 def test_the_near_analysis_keys_its_cache_by_the_box_and_says_when_too_few_runs(tmp_path, monkeypatch):
     t = synthetic(lambda u: 0.9 - 0.5 * (u["lr"] - 0.5) ** 2, n=16)
     window, box = importance.near(t, 1e-3)
-    assert importance._key(window, "adam", 2, 0.95, 0, box) != importance._key(window, "adam", 2, 0.95, 0)
+    assert importance._what(window, "adam", 2, 0.95, 0, box) != importance._what(window, "adam", 2, 0.95, 0)
     monkeypatch.setattr(importance, "_tables", lambda *a, **k: ([("p", "adam", 5, t)], {}))
     monkeypatch.setattr(importance, "_cache_dir", lambda _: tmp_path)
     monkeypatch.setattr(importance, "BOOTSTRAP", 2)

@@ -38,7 +38,7 @@ def table(main: pd.DataFrame, extra: pd.DataFrame, range_picks: dict[str, tuple[
 
         def row(name, cost, r):
             out.append(dict(problem=problem, alternative=name, cost_runs=cost, regret=r["regret"],
-                            lo=r["lo"], hi=r["hi"], n=r["n"]))
+                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"]))
         default = optim.get(ADAM).default_lr
         row(f"Adam at {default:g}", 1, analysis.regret(cell, default))
         for name, grid in analysis.COARSE_GRIDS.items():

@@ -8,23 +8,31 @@ The rules here are fixed before the results are read (method chapter, tests):
   the cell's full seed count; the **tuned lr** is the finalist with the best mean
   validation accuracy; accuracy is reported on test.
 * **Regret** of an lr: (test accuracy of the best finalist) - (test accuracy at that lr),
-  in population terms, so it is >= 0 by definition. Its interval is simultaneous over the
-  finalists within ``FAMILY_MARGIN`` of the tuned lr (Bonferroni), paired over seeds (common random numbers) with Student t, and
-  widened by the test set's own sampling error, which more seeds do not average away. It
-  does not collapse to 0 when the reference itself is picked: a close runner-up keeps the
-  upper end open. Coverage is checked by simulation (``simulate_coverage``).
+  in population terms, so it is >= 0 when the lr is itself a finalist. Its interval is
+  simultaneous over the finalists within ``FAMILY_MARGIN`` of the tuned lr (Bonferroni),
+  paired over seeds (common random numbers) with Student t, and widened by the test set's
+  own sampling error, which more seeds do not average away. That error is **paired** where
+  the records carry per-example test predictions (both lrs scored on the same images: the
+  variance of the per-example difference, the McNemar view) and otherwise bounded as if the
+  two accuracies came from independent test sets; each result says which (``paired``).
+  The point estimate is the plug-in of the same quantity (the largest mean difference over
+  that family, and 0 for a finalist reference), so it lies inside its interval. The
+  interval does not collapse to 0 when the reference itself is picked: a close runner-up
+  keeps the upper end open. Coverage and power are checked by simulation (``simulate``).
 * **Verdict** on a reference lr: enough if the interval's upper end is below ``DELTA``,
   tune if its lower end is above, else undecided.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from . import optim
+from .records import unpack_correct
 
 CELL = ["problem", "optimizer", "hparams"]
 LEVEL = 0.95                 # every interval in the book
@@ -62,6 +70,8 @@ def final_epoch(table: pd.DataFrame, budget: int | None = None) -> pd.DataFrame:
     for split in ("train", "valid", "test"):
         last.loc[diverged, f"{split}_acc"] = last.loc[diverged, "chance_acc"]
         last.loc[diverged, f"{split}_loss"] = np.nan
+    if "test_correct" in last:
+        last.loc[diverged, "test_correct"] = None  # counted at chance, not by its last predictions
     stuck = ~diverged & (last["valid_acc"] < last["chance_acc"] + NO_LEARNING_MARGIN)
     last["outcome"] = np.select([diverged, stuck], ["diverged", "no_learning"], "ok")
     last["diverged"] = diverged
@@ -82,6 +92,16 @@ def _matrices(cell: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seed x lr matrices of validation and test accuracy (NaN: not run)."""
     return tuple(cell.pivot_table(index="seed", columns="lr", values=m, dropna=False)
                  for m in ("valid_acc", "test_acc"))
+
+
+def _bits(cell: pd.DataFrame) -> pd.DataFrame | None:
+    """Seed x lr matrix of per-example test correctness (bool arrays; None where a run has
+    none), or None when no run of the cell has any."""
+    if "test_correct" not in cell or cell["test_correct"].isna().all():
+        return None
+    n = int(cell["n_test"].iloc[0])
+    unpacked = cell["test_correct"].map(lambda p: None if p is None or p != p else unpack_correct(p, n))
+    return unpacked.set_axis(pd.MultiIndex.from_frame(cell[["seed", "lr"]])).unstack("lr")
 
 
 def _finalists(test: pd.DataFrame) -> list[float]:
@@ -105,59 +125,91 @@ def tuned_lr(cell: pd.DataFrame) -> float:
 def test_var(a: float, b: float, n_test: int) -> float:
     """Sampling variance of a difference of two accuracies on one test set of ``n_test``
     images, bounded as if the two were independent (predictions of two networks agree on
-    most images, which only lowers it)."""
+    most images, which only lowers it): what is left where records hold no predictions."""
     return (a * (1 - a) + b * (1 - b)) / n_test
 
 
-def _interval(d: np.ndarray, a: float, b: float, n_test: int, level: float) -> tuple[float, float]:
+def paired_test_var(correct_a: list[np.ndarray], correct_b: list[np.ndarray]) -> float:
+    """Sampling variance, over test sets drawn from the population, of the part of the
+    seed-mean accuracy difference of two lrs that every seed shares, both scored on the same
+    test images (one correctness array per seed, paired by position).
+
+    Per image i the difference x_si = c_a - c_b splits into its mean over seeds m_i and a
+    seed's own part. The own parts already spread the seeds' differences, which the seed
+    term of the interval counts; what the seeds share is var_i(m_i) / n. Unbiasedly:
+    (var_i(D_i) - mean_i(w_i) / S) / n, with D_i the seed mean and w_i the seeds' variance
+    on image i. With one seed nothing can be split off: McNemar's
+    (p10 + p01 - (p10 - p01)^2) / n, the variance of the difference on n paired images."""
+    x = np.array([a.astype(float) - b for a, b in zip(correct_a, correct_b)])  # seed x image
+    n_seeds, n = x.shape
+    shared = x.mean(0).var()
+    if n_seeds > 1:
+        shared -= x.var(0, ddof=1).mean() / n_seeds
+    return max(float(shared), 0.0) / n
+
+
+def _interval(d: np.ndarray, t_var: float, level: float) -> tuple[float, float]:
     """Two-sided ``level`` interval for a mean paired difference ``d`` (over seeds) plus the
-    test set's sampling error: Student t with Welch-Satterthwaite degrees of freedom, since
-    the test-set part of the variance is known rather than estimated."""
+    test set's sampling variance ``t_var``: Student t with Welch-Satterthwaite degrees of
+    freedom, since the test-set part of the variance is known rather than estimated."""
     seed_var = np.var(d, ddof=1) / len(d)
-    var = seed_var + test_var(a, b, n_test)
+    var = seed_var + t_var
     df = (len(d) - 1) * var ** 2 / seed_var ** 2 if seed_var > 0 else np.inf
     q = stats.t.ppf(0.5 + level / 2, df)
     return d.mean() - q * math.sqrt(var), d.mean() + q * math.sqrt(var)
 
 
 def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref, n_test: int, level: float,
-            candidates: list | None = None) -> dict:
-    """``regret`` on seed x lr matrices of validation and test accuracy (NaN: not run); the
-    tuned lr is chosen among ``candidates`` (default: the finalists)."""
+            candidates: list | None = None, bits: pd.DataFrame | None = None) -> dict:
+    """``regret`` on seed x lr matrices of validation and test accuracy (NaN: not run) and,
+    where given, of per-example test correctness (``_bits``); the tuned lr is chosen among
+    ``candidates`` (default: the finalists)."""
     cands = candidates if candidates is not None else _finalists(test)
     means = valid[cands].mean()
     best = float(means.idxmax())
     family = [c for c in cands if means[c] >= means[best] - FAMILY_MARGIN]
     out = {"ref_lr": ref, "tuned_lr": best, "acc_ref": np.nan, "acc_tuned": np.nan,
-           "regret": np.nan, "lo": np.nan, "hi": np.nan, "n": 0}
+           "regret": np.nan, "lo": np.nan, "hi": np.nan, "n": 0, "paired": False}
     if ref not in test.columns:
         return out
 
     def paired(lr):
+        """Seed differences, test-set variance (and whether paired per example), means."""
         both = test[lr].notna() & test[ref].notna()
-        return (test[lr] - test[ref])[both].to_numpy(), test[lr][both].mean(), test[ref][both].mean()
-    d, out["acc_tuned"], out["acc_ref"] = paired(best)
-    out.update(regret=float(d.mean()) if len(d) else np.nan, n=len(d))
+        d, a, b = (test[lr] - test[ref])[both].to_numpy(), test[lr][both].mean(), test[ref][both].mean()
+        if bits is not None and lr in bits and ref in bits:
+            ca, cb = bits[lr][both].tolist(), bits[ref][both].tolist()
+            if len(ca) and all(x is not None for x in ca + cb):
+                return d, paired_test_var(ca, cb), True, a, b
+        return d, test_var(a, b, n_test), False, a, b
+    d, _, _, out["acc_tuned"], out["acc_ref"] = paired(best)
+    out["n"] = len(d)
     others = [c for c in family if c != ref]
-    bounds = []
+    # a reference among the candidates is matched or beaten by the best of them: >= 0
+    zero = [0.0] if ref in cands else []
+    estimates, bounds, pairing = [], [], []
     for lr in others:  # Bonferroni: every interval at once, so their max is covered too
-        dl, a, b = paired(lr)
+        dl, t_var, is_paired, _, _ = paired(lr)
         if len(dl) < 2:
+            out["regret"] = float(d.mean()) if len(d) else np.nan
             return out  # one seed (or none) shared with the reference: no interval
-        bounds.append(_interval(dl, a, b, n_test, 1 - (1 - level) / len(others)))
-    if len(d) >= 2:
-        # a reference among the candidates is matched or beaten by the best of them: >= 0
-        zero = [0.0] if ref in cands else []
+        estimates.append(float(dl.mean()))
+        bounds.append(_interval(dl, t_var, 1 - (1 - level) / len(others)))
+        pairing.append(is_paired)
+    out["regret"] = max(zero + estimates) if zero + estimates else float(d.mean())
+    if len(d) >= 2 and zero + bounds:
         out["lo"] = max(zero + [lo for lo, _ in bounds])
         out["hi"] = max(zero + [hi for _, hi in bounds])
+        out["paired"] = bool(pairing) and all(pairing)
     return out
 
 
 def regret(cell: pd.DataFrame, ref: float, level: float = LEVEL) -> dict:
     """Regret of using lr ``ref`` on this cell instead of tuning (see the module doc):
-    point estimate at the tuned lr, simultaneous ``level`` interval, seeds behind it
-    (``n``), test accuracies at the reference and the tuned lr on those seeds."""
-    return _regret(*_matrices(cell), ref, int(cell["n_test"].iloc[0]), level)
+    point estimate, simultaneous ``level`` interval, seeds behind it (``n``), whether its
+    test-set error was paired per example (``paired``), and the test accuracies at the
+    reference and at the tuned lr on those seeds."""
+    return _regret(*_matrices(cell), ref, int(cell["n_test"].iloc[0]), level, bits=_bits(cell))
 
 
 def regret_against(cell: pd.DataFrame, other: pd.DataFrame, level: float = LEVEL) -> dict:
@@ -168,10 +220,11 @@ def regret_against(cell: pd.DataFrame, other: pd.DataFrame, level: float = LEVEL
     if other["seed"].duplicated().any():
         raise ValueError("the alternative must have one run per seed")
     valid, test = _matrices(cell)
+    bits = _bits(pd.concat([cell, other.assign(lr="alternative")], ignore_index=True))
     finalists_ = _finalists(test)
     alt = other.set_index("seed")
     valid["alternative"], test["alternative"] = alt["valid_acc"], alt["test_acc"]
-    return _regret(valid, test, "alternative", int(cell["n_test"].iloc[0]), level, finalists_)
+    return _regret(valid, test, "alternative", int(cell["n_test"].iloc[0]), level, finalists_, bits)
 
 
 def verdict(lo: float, hi: float, delta: float = DELTA) -> str:
@@ -248,7 +301,7 @@ def summary(final: pd.DataFrame, default_lr: float | None = None) -> pd.DataFram
         r = regret(cell, default)
         row = dict(names, default_lr=default, best_lr=r["tuned_lr"], acc_default=r["acc_ref"],
                    acc_tuned=r["acc_tuned"], regret=r["regret"], regret_lo=r["lo"],
-                   regret_hi=r["hi"], n_seeds=r["n"], n_lrs=cell["lr"].nunique(),
+                   regret_hi=r["hi"], n_seeds=r["n"], paired=r["paired"], n_lrs=cell["lr"].nunique(),
                    diverged=int((cell["outcome"] == "diverged").sum()),
                    no_learning=int((cell["outcome"] == "no_learning").sum()),
                    verdict=verdict(r["lo"], r["hi"]))
@@ -268,7 +321,8 @@ def fixed_lr_table(final: pd.DataFrame) -> pd.DataFrame:
         for how, lr in refs.items():
             r = regret(cell, lr)
             out.append(dict(optimizer=opt, problem=prob, choice=how, lr=lr, regret=r["regret"],
-                            lo=r["lo"], hi=r["hi"], n=r["n"], verdict=verdict(r["lo"], r["hi"])))
+                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"],
+                            verdict=verdict(r["lo"], r["hi"])))
     return pd.DataFrame(out)
 
 
@@ -278,9 +332,10 @@ def grid_table(final: pd.DataFrame, grids: dict = COARSE_GRIDS) -> pd.DataFrame:
     for (opt, prob), cell in final.groupby(["optimizer", "problem"], sort=True):
         for name, grid in grids.items():
             lr = grid_choice(cell, grid)
-            r = regret(cell, lr) if lr is not None else {"regret": np.nan, "lo": np.nan, "hi": np.nan, "n": 0}
+            r = regret(cell, lr) if lr is not None else {"regret": np.nan, "lo": np.nan, "hi": np.nan,
+                                                         "n": 0, "paired": False}
             out.append(dict(optimizer=opt, problem=prob, grid=name, lr=lr, regret=r["regret"],
-                            lo=r["lo"], hi=r["hi"], n=r["n"]))
+                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"]))
     return pd.DataFrame(out)
 
 
@@ -297,29 +352,47 @@ def tuned_by_budget(table: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- coverage
 
-def simulate_coverage(true_acc: dict[float, float], default: float, n_seeds: int, *,
-                      seed_sd: float = 0.003, seed_corr: float = 0.5, n_valid: int = 10_000,
-                      n_test: int = 10_000, reps: int = 2000, level: float = LEVEL,
-                      rng: np.random.Generator | None = None) -> tuple[float, float]:
-    """How often ``regret``'s interval covers the true regret max(true_acc) -
-    true_acc[default] in studies drawn from a known truth: ``true_acc`` gives the
-    population accuracy at each finalist lr. A run's accuracy = truth + a seed effect
-    (sd ``seed_sd``, correlated ``seed_corr`` across lrs of one seed: common random
-    numbers) + the sampling error of the fixed test set (shared by every seed of an lr) or
-    of the validation set. Returns the coverage and the mean interval width."""
+class Simulated(NamedTuple):
+    """What ``simulate`` finds over its simulated studies."""
+    coverage: float               # share of intervals holding the true regret
+    width: float                  # mean interval width
+    verdicts: dict[str, float]    # share of studies ending in each verdict
+
+
+def simulate(true_acc: dict[float, float], default: float, n_seeds: int, *,
+             seed_sd: float = 0.003, seed_corr: float = 0.5, agreement: float = 0.8,
+             paired: bool = True, n_valid: int = 10_000, n_test: int = 10_000,
+             reps: int = 2000, level: float = LEVEL,
+             rng: np.random.Generator | None = None) -> Simulated:
+    """Studies drawn from a known truth, each analysed by ``_regret`` exactly as the book's
+    records are. ``true_acc`` gives the population accuracy at each finalist lr; the true
+    regret is max(true_acc) - true_acc[default]. A run (lr, seed) has population accuracy
+    truth + a seed effect (sd ``seed_sd``, correlated ``seed_corr`` across the lrs of one
+    seed: common random numbers). Each study draws its own test set: image i has a latent
+    difficulty shared by every run (weight ``agreement`` on the latent scale, so two runs
+    mostly agree on which images they get right) and the run gets it right when difficulty
+    plus its own noise falls below the probit of its accuracy. Validation accuracy adds
+    binomial noise. With ``paired=False`` the interval ignores the predictions and uses the
+    independence bound, as before the records carried them."""
     rng = rng or np.random.default_rng(0)
     lrs = sorted(true_acc)
     mu = np.array([true_acc[lr] for lr in lrs])
     truth = mu.max() - true_acc[default]
     cov = seed_sd ** 2 * (seed_corr + (1 - seed_corr) * np.eye(len(lrs)))
-    hits, widths = 0, []
+    hits, widths, counts = 0, [], dict.fromkeys(VERDICTS, 0)
     for _ in range(reps):
-        effect = rng.multivariate_normal(np.zeros(len(lrs)), cov, size=n_seeds)  # seed x lr
-        test_bias = rng.normal(0, np.sqrt(mu * (1 - mu) / n_test))              # per lr
-        valid = mu + effect + rng.normal(0, np.sqrt(mu * (1 - mu) / n_valid), size=effect.shape)
-        test = mu + effect + test_bias
+        acc = np.clip(mu + rng.multivariate_normal(np.zeros(len(lrs)), cov, size=n_seeds), 1e-6, 1 - 1e-6)
+        difficulty = rng.standard_normal(n_test)
+        own = rng.standard_normal((n_seeds, len(lrs), n_test))
+        latent = math.sqrt(agreement) * difficulty + math.sqrt(1 - agreement) * own
+        correct = latent < stats.norm.ppf(acc)[..., None]               # seed x lr x image
+        test = correct.mean(-1)
+        valid = acc + rng.normal(0, np.sqrt(acc * (1 - acc) / n_valid))
+        bits = (pd.DataFrame([[correct[s, j] for j in range(len(lrs))] for s in range(n_seeds)],
+                             columns=lrs) if paired else None)
         r = _regret(pd.DataFrame(valid, columns=lrs), pd.DataFrame(test, columns=lrs), default,
-                    n_test, level)
+                    n_test, level, bits=bits)
         hits += r["lo"] <= truth <= r["hi"]
         widths.append(r["hi"] - r["lo"])
-    return hits / reps, float(np.mean(widths))
+        counts[verdict(r["lo"], r["hi"])] += 1
+    return Simulated(hits / reps, float(np.mean(widths)), {v: c / reps for v, c in counts.items()})

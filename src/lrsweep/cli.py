@@ -151,7 +151,7 @@ def cmd_results(args) -> int:
     if args.format == "csv":
         table.to_csv(sys.stdout, index=False)
     else:
-        print(table.drop(columns=["run_id", "hparams"]).to_string(index=False))
+        print(table.drop(columns=["run_id", "hparams", "test_correct"]).to_string(index=False))
     return 0
 
 

@@ -9,8 +9,6 @@ forest: the variance of the pair's joint marginal minus the two main effects.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from importlib.metadata import version
 from pathlib import Path
@@ -144,15 +142,14 @@ def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level:
                          "hi": [rest[k].quantile(hi) for k in d.columns], "n_runs": len(table)})
 
 
-def _key(table: pd.DataFrame, optimizer: str, reps: int, level: float, seed: int,
-         box: dict | None = None) -> str:
-    """What the scores depend on: the runs' coordinates and accuracies, the box, the
-    settings and the versions of the libraries that fit the forests."""
-    what = {"runs": table.to_csv(index=False, float_format="%.17g"), "optimizer": optimizer,
+def _what(table: pd.DataFrame, optimizer: str, reps: int, level: float, seed: int,
+          box: dict | None = None) -> dict:
+    """What the scores depend on (their cache key): the runs' coordinates and accuracies,
+    the box, the settings and the versions of the libraries that fit the forests."""
+    return {"runs": table.to_csv(index=False, float_format="%.17g"), "optimizer": optimizer,
             "reps": reps, "level": level, "seed": seed, "trees": N_TREES,
             **({"box": {k: list(v) for k, v in box.items()}} if box else {}),
             "versions": {p: version(p) for p in ("optuna", "scikit-learn", "numpy")}}
-    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
 def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | None = None,
@@ -161,15 +158,9 @@ def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | No
     was computed from exactly this table with these settings (the forests take minutes),
     computed and written otherwise."""
     reps = BOOTSTRAP if reps is None else reps
-    path, key = Path(path), _key(table, optimizer, reps, level, seed, box)
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        if saved.get("key") == key:
-            return pd.DataFrame(saved["rows"])
-    result = bootstrap(table, optimizer, reps, level, seed, box)
-    with paths.atomic_file(path) as fh:
-        json.dump({"key": key, "rows": result.to_dict("records")}, fh, indent=1)
-    return result
+    return pd.DataFrame(paths.cached_rows(path, _what(table, optimizer, reps, level, seed, box),
+                                          lambda: bootstrap(table, optimizer, reps, level, seed,
+                                                            box).to_dict("records")))
 
 
 NEAR = 0.5       # decades either side of the study's tuned lr: "once lr is about right"

@@ -57,3 +57,22 @@ def atomic_file(target: str | Path, mode: str = "w"):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def cached_rows(path: str | Path, what: dict, compute) -> list[dict]:
+    """``compute()`` (a list of JSON-able rows), read from the JSON at ``path`` when it was
+    computed from exactly ``what`` (everything the rows depend on), else computed and
+    written: slow, deterministic results (forests, simulations) a build need not redo."""
+    import hashlib
+    import json
+    path = Path(path)
+    key = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("key") == key:
+            return saved["rows"]
+    rows = compute()
+    with atomic_file(path) as fh:
+        json.dump({"key": key, "rows": rows}, fh, indent=1)
+        fh.write("\n")
+    return rows

@@ -225,7 +225,8 @@ def load_all(root: Path) -> list[Record]:
 # --------------------------------------------------------------------------- tidy table
 
 COLUMNS = ["problem", "optimizer", "lr", "seed", "epoch", "status", *METRICS,
-           "chance_acc", "n_test", "batch_size", "hparams", "diverged_epoch", "run_id"]
+           "chance_acc", "n_test", "batch_size", "hparams", "diverged_epoch", "run_id",
+           "test_correct"]  # packed per-example correctness (pack_correct), None before schema 3
 
 
 def rows(rec: Record, epochs: int | None = None) -> list[dict]:
@@ -240,7 +241,8 @@ def rows(rec: Record, epochs: int | None = None) -> list[dict]:
             "n_test": rec["data"]["split"]["n_test"],
             "batch_size": cfg.batch_size, "hparams": cfg.hparams_label(),
             "diverged_epoch": rec["diverged_epoch"] if diverged else None, "run_id": cfg.run_id}
-    return [{**base, "epoch": e, **{m: c[m][i] for m in METRICS}}
+    packed = rec["predictions"]["test_correct"] if has_predictions(rec) else [None] * len(c["epoch"])
+    return [{**base, "epoch": e, **{m: c[m][i] for m in METRICS}, "test_correct": packed[i]}
             for i, e in enumerate(c["epoch"]) if epochs is None or e <= epochs]
 
 

@@ -104,18 +104,24 @@ def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]) -> Table:
     return Table(pd.DataFrame({head: cells(col, fmt) for head, (col, fmt) in columns.items()}))
 
 
-def with_regret_text(rows: pd.DataFrame, regret: str = "regret", lo: str = "lo", hi: str = "hi") -> pd.DataFrame:
+PAIRED_MARK = " (paired)"  # an interval whose test-set error was paired image by image
+
+
+def with_regret_text(rows: pd.DataFrame, regret: str = "regret", lo: str = "lo", hi: str = "hi",
+                     paired: str = "paired") -> pd.DataFrame:
     """``rows`` plus ``regret_shown`` and ``ci``: a regret and its interval as the book prints
-    them, rounded to what the interval supports."""
+    them, rounded to what the interval supports; ``PAIRED_MARK`` follows an interval whose
+    test-set error was paired image by image (else it used the independence bound)."""
+    marks = rows[paired].fillna(False) if paired in rows else pd.Series(False, index=rows.index)
     return rows.assign(
         regret_shown=[fmt_pp(r, (h - l) / 2) for r, l, h in zip(rows[regret], rows[lo], rows[hi])],
-        ci=[fmt_ci(l, h) for l, h in zip(rows[lo], rows[hi])])
+        ci=[fmt_ci(l, h) + (PAIRED_MARK if m else "") for l, h, m in zip(rows[lo], rows[hi], marks)])
 
 
 def summary_table(summary: pd.DataFrame):
     """The summary as readers see it: the regret of each optimizer's default with its
     interval and the seeds behind it, the basin width and the verdict."""
-    shown = with_regret_text(summary, lo="regret_lo", hi="regret_hi").assign(
+    shown = with_regret_text(summary, lo="regret_lo", hi="regret_hi", paired="paired").assign(
         basin_shown=[fmt_basin(w, m) for w, m in zip(summary["basin_10"], summary["basin_10_most"])])
     return table(shown, {
         "problem": ("problem", "{}"),
@@ -141,7 +147,8 @@ def headline_numbers(summary: pd.DataFrame, problem: str) -> dict[str, str]:
                     f"{o}_acc_default": fmt_pct(row["acc_default"]),
                     f"{o}_acc_tuned": fmt_pct(row["acc_tuned"]),
                     f"{o}_regret": fmt_pp(row["regret"], (row["regret_hi"] - row["regret_lo"]) / 2),
-                    f"{o}_regret_ci": fmt_ci(row["regret_lo"], row["regret_hi"]),
+                    f"{o}_regret_ci": fmt_ci(row["regret_lo"], row["regret_hi"])
+                    + (PAIRED_MARK if row.get("paired") else ""),
                     f"{o}_n_seeds": str(row["n_seeds"]),
                     f"{o}_verdict": row["verdict"]})
     return out
