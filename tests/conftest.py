@@ -1,6 +1,8 @@
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -50,3 +52,25 @@ def _deterministic_threads():
 
 def mirror_available() -> bool:
     return paths.mirror_dir() is not None and (paths.mirror_dir() / "mnist").is_dir()
+
+
+# Tidy tables written by hand, for the statistics tests
+
+def table(rows, problem="p"):
+    """Tidy rows from (optimizer, lr, seed, epoch, status, valid_acc, test_acc)."""
+    out = []
+    for opt, lr, seed, epoch, status, va, ta in rows:
+        out.append(dict(problem=problem, optimizer=opt, hparams="h", lr=lr, seed=seed, epoch=epoch,
+                        status=status, train_loss=1.0, train_acc=va, valid_loss=1.0,
+                        valid_acc=va, test_loss=1.0, test_acc=ta, chance_acc=0.1, n_test=10_000,
+                        diverged_epoch=epoch + 1 if status == "diverged" else None,
+                        run_id=f"{problem}{opt}{lr}{seed}"))
+    return pd.DataFrame(out)
+
+
+def curve(opt, accs, seeds=(0,), epoch=1, noise=None, test_shift=0.0):
+    """One cell: {lr: accuracy}, the same on validation and test (+ optional seed noise)."""
+    rng = np.random.default_rng(1)
+    return [(opt, lr, s, epoch, "ok", a + (noise * rng.normal() if noise else 0),
+             a + test_shift + (noise * rng.normal() if noise else 0))
+            for lr, a in accs.items() for s in seeds]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from lrsweep import alternatives, analysis, study
-from test_analysis import table
+from conftest import table
 
 SEEDS = range(5)
 EFFECT = np.random.default_rng(0).normal(0, 0.005, 5)  # a seed's luck, shared by its runs

@@ -8,7 +8,7 @@ import pytest
 
 from lrsweep import batch_lr, study
 from lrsweep.errors import UsageError
-from test_analysis import curve, table
+from conftest import curve, table
 
 
 def at_batch(batch, accs, optimizer="adam"):

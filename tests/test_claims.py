@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 
 from lrsweep import analysis, claims
-from test_analysis import curve, table
+from conftest import curve, table
 
 SEEDS = range(5)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lrsweep import analysis, deepobs_page, figures, synthesis
-from test_analysis import curve, table
+from conftest import curve, table
 
 SEEDS = (0, 1, 2, 3, 4)
 

@@ -350,6 +350,27 @@ def tuned_by_budget(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def regret_by_budget(table: pd.DataFrame, ref: float | None = None) -> pd.DataFrame:
+    """The regret of ``ref`` (default: each optimizer's library default) at every epoch
+    budget a cell's runs reach: at epoch e, the runs that reached it (or diverged by then)
+    are read there, the finalists are those with the most seeds at e, the tuned lr is chosen
+    on validation at e, and the regret, its interval, n, pairing and verdict are as in
+    ``regret``."""
+    out = []
+    for key, runs in table.groupby(CELL, sort=True):
+        names = dict(zip(CELL, key))
+        lr = ref or optim.get(names["optimizer"]).default_lr
+        for e in sorted(set(runs["epoch"]) - {0}):
+            final = final_epoch(runs, e)
+            if lr not in set(final["lr"]):
+                continue
+            r = regret(final, lr)
+            out.append({**names, "epoch": e, "ref_lr": lr, "tuned_lr": r["tuned_lr"],
+                        "regret": r["regret"], "lo": r["lo"], "hi": r["hi"], "n": r["n"],
+                        "paired": r["paired"], "verdict": verdict(r["lo"], r["hi"])})
+    return pd.DataFrame(out)
+
+
 # --------------------------------------------------------------------------- coverage
 
 class Simulated(NamedTuple):

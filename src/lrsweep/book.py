@@ -89,7 +89,7 @@ def inputs_digest(params: dict[str, dict]) -> str:
     published data. The PDF reuses the executed chapters while this is unchanged."""
     h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
     files = [paths.ROOT / n for n in SOURCES] + [paths.ROOT / "intro.ipynb"]
-    for folder in ("_ext", "_static", "chapters", "src/lrsweep", "data/runs", "data/range_tests", "data/importance", "data/bench"):
+    for folder in ("_ext", "_static", "chapters", "src/lrsweep", "data/runs", "data/range_tests", "data/importance", "data/simulations", "data/bench"):
         files += sorted(p for p in (paths.ROOT / folder).rglob("*") if p.is_file()
                         and "__pycache__" not in p.parts)
     for f in files:

@@ -122,6 +122,7 @@ def _per_problem(module: str, what: str):
 cmd_study = _per_problem("study", "the published study")
 cmd_beyond = _per_problem("beyond", "the alternatives")
 cmd_batch = _per_problem("batch_lr", "the batch-size sweep")
+cmd_long = _per_problem("budget", "the long-budget runs")
 
 
 def cmd_design(args) -> int:
@@ -209,7 +210,9 @@ def parser() -> argparse.ArgumentParser:
                                    "(lrsweep.beyond.PUBLISHED): lr-free optimizers, AMSGrad, "
                                    "cosine, the LR range test"),
             ("batch", cmd_batch, "the best lr against the batch size on some problems "
-                                 "(lrsweep.batch_lr.PUBLISHED)")):
+                                 "(lrsweep.batch_lr.PUBLISHED)"),
+            ("long", cmd_long, "Adam at its default and at the tuned lr, trained far past the "
+                               "study's budget on some problems (lrsweep.budget.PUBLISHED)")):
         p = sub.add_parser(name, help=f"run (or resume) {about}")
         p.add_argument("problem", nargs="+")
         _store_options(p)

@@ -67,3 +67,15 @@ def matched(ours: pd.DataFrame, curves: pd.DataFrame, optimizer: str = "adam",
         rows.append(both.assign(problem=prob, lr=lr))
     cols = ["problem", "lr", "epoch", "test_acc_ours", "test_acc_deepobs"]
     return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+def default_regret_by_epoch(curves: pd.DataFrame, default: float = 1e-3) -> pd.DataFrame:
+    """Per problem, optimizer and epoch of the seed-42 grid: the best test accuracy over the
+    grid minus the test accuracy at ``default``. One seed and selection on test (DeepOBS has
+    no validation split): a point with no interval, biased up by the choice on test."""
+    grid = curves[curves["seed"] == GRID_SEED]
+    at = grid[np.isclose(grid["lr"], default, rtol=1e-6)]
+    best = grid.groupby(["problem", "optimizer", "epoch"])["test_acc"].max()
+    ref = at.set_index(["problem", "optimizer", "epoch"])["test_acc"]
+    both = pd.concat({"best": best, "at_default": ref}, axis=1).dropna()
+    return both.assign(regret=both["best"] - both["at_default"]).reset_index()

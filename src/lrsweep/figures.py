@@ -301,3 +301,42 @@ def deepobs_overlay(matched: pd.DataFrame) -> plt.Figure:
         ax.set(title=prob, xlabel="epoch", ylabel="test accuracy")
     _shared_legend(fig, axes.flat)
     return fig
+
+
+def regret_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None,
+                     delta: float | None = None) -> plt.Figure:
+    """The default's regret (points of test accuracy) against the epoch budget, a panel per
+    problem in a grid of two columns: ``ours`` rows of ``analysis.regret_by_budget`` with a
+    ``series`` column (solid: estimate; band: interval), DeepOBS's one-seed regret chosen on
+    test (grey, dotted) where given, and the verdict's tolerance ``delta`` (dashed)."""
+    style()
+    probs = list(dict.fromkeys(ours["problem"]))
+    cols = min(2, len(probs))
+    rows = -(-len(probs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False,
+                             layout="constrained")
+    series = list(dict.fromkeys(ours["series"]))
+    colors = dict(zip(series, (COLORS[optim.get("adam").label], "black")))
+    for ax, prob in zip(axes.flat, probs):
+        for name, sub in ours[ours["problem"] == prob].groupby("series", sort=False):
+            ax.plot(sub["epoch"], 100 * sub["regret"], color=colors[name], marker=".", label=name,
+                    ls="-" if name == series[0] else "--")
+            ax.fill_between(sub["epoch"], 100 * sub["lo"], 100 * sub["hi"], color=colors[name],
+                            alpha=0.15, lw=0)
+        if theirs is not None and prob in set(theirs["problem"]):
+            t = theirs[(theirs["problem"] == prob) & (theirs["epoch"] > 0)]
+            ax.plot(t["epoch"], 100 * t["regret"], color="grey", ls=":", lw=1.2,
+                    label="DeepOBS, one seed, best chosen on test")
+        if delta is not None:
+            ax.axhline(100 * delta, color="grey", ls="--", lw=1, label=f"tolerance, {100 * delta:g} point")
+        ax.set(title=prob, xscale="log", xlabel="epochs trained (log scale)", ylabel="regret of the default (points)")
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    for ax in axes.flat[len(probs):]:
+        ax.set_visible(False)
+    handles = {}
+    for ax in axes.flat[:len(probs)]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=2, frameon=False)
+    return fig
