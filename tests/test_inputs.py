@@ -106,7 +106,7 @@ def test_results_cli_prints_csv(cli, tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"mnsit": {"epochs": 1}}, "unknown chapter(s) mnsit; allowed: beyond, cifar10, cite, compute, deepobs, fmnist, intro, method, mnist, synthesis"),
+    ({"mnsit": {"epochs": 1}}, "unknown chapter(s) mnsit; allowed: beyond, budget, cifar10, cite, compute, deepobs, fmnist, intro, method, mnist, synthesis"),
     ({"mnist": {"epoch": 1}}, "chapter mnist has no parameter(s) epoch; allowed: problems"),
     (["mnist"], "expected a mapping of chapter name to parameters"),
 ])

@@ -233,5 +233,12 @@ def test_a_schema_2_record_still_reads_and_is_replaced_by_one_with_predictions(t
     with pytest.raises(KeyError, match="no per-example"):
         records.test_correct(old, 1)
     assert records.covers(new, old) and not records.covers(old, new)
-    records.write(tmp_path, new)
+    run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", quiet=True)
+    assert not records.has_predictions(records.read(path))  # reading keeps what is stored
+    calls = []
+    real = executors.execute
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(executors, "execute", lambda cfgs, *a, **k: calls.extend(cfgs) or real(cfgs, *a, **k))
+        run_sweep(SweepSpec(**SPEC), tmp_path, executor="inprocess", need_predictions=True, quiet=True)
+    assert [c.run_id for c in calls] == [path.stem]  # exactly the run without predictions
     assert records.has_predictions(records.read(path))

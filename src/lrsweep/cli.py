@@ -33,6 +33,9 @@ def _store_options(p) -> None:
     p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--with-predictions", action="store_true",
+                   help="also retrain stored runs whose records lack per-example test "
+                        "predictions (schema 2), replacing them")
 
 
 def _setting(text: str) -> tuple[str, object]:
@@ -112,7 +115,7 @@ def _per_problem(module: str, what: str):
             getattr(mod, "check", study.budget)(p)
         for p in args.problem:
             table = mod.run(p, args.results, executor=args.executor, workers=args.workers,
-                        quiet=args.quiet)
+                            need_predictions=args.with_predictions, quiet=args.quiet)
             if not args.quiet:
                 print(f"{p}: {table.run_id.nunique()} runs of {what} in {args.results}")
         return 0
@@ -137,7 +140,7 @@ def cmd_design(args) -> int:
         n, epochs = n or published[0], epochs or published[1]
     specs = design.specs(args.problem, args.optimizer, n, epochs, seed=args.seed)
     table = run_sweep(specs, args.results, executor=args.executor, workers=args.workers,
-                      quiet=args.quiet)
+                      need_predictions=args.with_predictions, quiet=args.quiet)
     if not args.quiet:
         print(f"{table.run_id.nunique()} runs of the {args.optimizer} design on {args.problem} "
               f"in {args.results}")

@@ -196,11 +196,14 @@ def covers(new: Record, old: Record) -> bool:
     return has_predictions(new) and not has_predictions(old)
 
 
-def lookup(root: Path, cfg: RunConfig, epochs: int) -> Record | None:
-    """The stored record of ``cfg`` if it answers a request for ``epochs`` epochs. A
-    divergence is final for any budget; a failed run is retried."""
+def lookup(root: Path, cfg: RunConfig, epochs: int, need_predictions: bool = False) -> Record | None:
+    """The stored record of ``cfg`` if it answers a request for ``epochs`` epochs (and, with
+    ``need_predictions``, holds per-example test predictions). A divergence is final for
+    any budget; a failed run is retried."""
     rec = read(path_for(root, cfg))
-    return rec if rec is not None and extent(rec) >= epochs else None
+    if rec is None or extent(rec) < epochs:
+        return None
+    return None if need_predictions and rec["status"] == "ok" and not has_predictions(rec) else rec
 
 
 def write(root: Path, rec: Record) -> Path:

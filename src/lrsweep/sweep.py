@@ -19,11 +19,13 @@ from .spec import SweepSpec
 __all__ = ["SweepSpec", "plan", "run_sweep"]
 
 
-def plan(specs: list[SweepSpec], results_dir: Path) -> tuple[list[records.Record], list[RunConfig]]:
-    """Stored records that answer the specs, and the configs still to run (each once)."""
+def plan(specs: list[SweepSpec], results_dir: Path,
+         need_predictions: bool = False) -> tuple[list[records.Record], list[RunConfig]]:
+    """Stored records that answer the specs, and the configs still to run (each once);
+    ``need_predictions``: a run stored without per-example test predictions is retrained."""
     done, todo = [], []
     for cfg in dict.fromkeys(c for spec in specs for c in spec.configs()):
-        rec = records.lookup(results_dir, cfg, specs[0].epochs)
+        rec = records.lookup(results_dir, cfg, specs[0].epochs, need_predictions)
         (done.append(rec) if rec is not None else todo.append(cfg))
     return done, todo
 
@@ -53,7 +55,8 @@ def _ready_to_train(todo: list[RunConfig], train_missing: bool, store: Path) -> 
 def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path | None = None, *,
               executor: str = "auto", workers: int | None = None, scheduler: str | None = None,
               threads: int | None = None, batching: str = "auto",
-              train_missing: bool = True, quiet: bool = False) -> pd.DataFrame:
+              train_missing: bool = True, need_predictions: bool = False,
+              quiet: bool = False) -> pd.DataFrame:
     """Reuse what is stored, train what is missing, return the spec's tidy table (one row
     per run x epoch, epoch 0 = before training). ``spec`` may be a list of specs with one
     budget: their union is scheduled together. ``results_dir`` defaults to the published runs.
@@ -63,10 +66,12 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path | None 
     the same thread count. ``batching`` trains runs of one problem and optimizer together
     as batched members: ``auto`` where it pays (small models on a CPU, all on a GPU).
     With ``train_missing=False`` nothing is trained: a run that is not stored is an error
-    (the published book reads its records and never retrains them as a side effect)."""
+    (the published book reads its records and never retrains them as a side effect).
+    ``need_predictions`` retrains the stored runs whose records (schema 2) lack per-example
+    test predictions, and replaces them, so their comparisons can be paired."""
     specs, store = _specs(spec), paths.runs_dir(results_dir)
     executors.check_options(executor, batching, workers, threads)
-    done, todo = plan(specs, store)
+    done, todo = plan(specs, store, need_predictions)
     _ready_to_train(todo, train_missing, store)
     counts = {"cached": len(done), "computed": 0, "diverged": 0, "failed": 0}
     with tqdm(total=len(done) + len(todo), initial=len(done), desc="sweep", unit="run",
