@@ -1,6 +1,9 @@
 """The first page's plain answer: its wording follows the verdicts and the basin widths,
 by the rules fixed before the study's results were read."""
+import math
+
 import pandas as pd
+import pytest
 
 from lrsweep import answer, chapter
 
@@ -43,3 +46,23 @@ def test_design_sentence_names_each_seed_count():
     assert chapter.design(["mnist_logreg"], [0, 1]).endswith("get 2 seeds")
     text = chapter.design(["fmnist_mlp", "fmnist_2c2d"], None)
     assert text.endswith("get 5 (fmnist_mlp) or 3 (fmnist_2c2d) seeds")
+
+
+def test_influence_tells_sensitivity_from_location_by_rules_fixed_in_advance():
+    """Same basins (within a grid step) but one lr serves Adam everywhere and SGD-momentum
+    nowhere: the sentence says both, and counts a missing interval as not shown within."""
+    s = pd.DataFrame([dict(problem=p, optimizer=o, verdict="tune the lr", basin_10=1.0 + (o == "adam") * 0.5,
+                           best_lr=lr) for p, lrs in (("a", (1e-3, 1e-2)), ("b", (1e-3, 3e-2)))
+                      for o, lr in zip(("adam", "sgd_momentum"), lrs)])
+    fixed = pd.DataFrame([dict(optimizer=o, problem=p, choice="leave-one-task-out", regret=r, hi=hi)
+                          for o, p, r, hi in (("adam", "a", 0.0, 0.004), ("adam", "b", 0.001, 0.006),
+                                              ("sgd_momentum", "a", 0.02, 0.03),
+                                              ("sgd_momentum", "b", 0.01, float("nan")))])
+    inf = answer.influence(s, fixed)
+    assert inf.loc["sgd_momentum", "spread"] == pytest.approx(math.log10(3))
+    assert inf.loc["adam", "loto_within"] == 2 and inf.loc["sgd_momentum", "loto_untold"] == 1
+    text = answer.influence_sentence(s, fixed)
+    assert "about as sensitive as SGD-momentum's" in text
+    assert "on 2 of 2 problems for Adam" in text and "on 0 of 2 for SGD-momentum, 1 of them with one seed" in text
+    assert text.endswith("So one learning rate serves Adam on more problems than SGD-momentum.")
+    assert "Where its best lies" in answer.plain_answer(s, fixed)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import analysis, data, deepobs, optim, paths, problems, report, study, train
+from . import analysis, answer, data, deepobs, optim, paths, problems, report, study, train
 
 # Truths for the coverage simulation: population test accuracy at the finalists.
 COVERAGE_SCENARIOS = {
@@ -143,6 +143,7 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
         "level": f"{analysis.LEVEL:.0%}", "delta": _pts(analysis.DELTA),
         "no_learning_margin": _pts(analysis.NO_LEARNING_MARGIN),
         "family_margin": _pts(analysis.FAMILY_MARGIN),
+        "same_basin": f"{answer.SAME_BASIN:g}",
         "basin_deltas": ", ".join(_pts(d).split()[0] for d in analysis.BASIN_DELTAS) + " points",
         "thread_grids": "; ".join(f"{{{', '.join(report.fmt_lr(x) for x in g)}}}"
                                   for g in analysis.THREAD_GRIDS.values()),

@@ -128,7 +128,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
         **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
         claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
-        plain_answer=answer.plain_answer(summary), basin_sentence=answer.basin_sentence(summary),
+        plain_answer=answer.plain_answer(summary, fixed), influence_sentence=answer.influence_sentence(summary, fixed),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
         importance=beyond_page.importance_summary(shares, designs_running, near),
         batch_caveat=beyond_page.batch_caveat(results_dir))
@@ -260,7 +260,7 @@ each optimizer's tuned accuracy on our problems. Sivaprasad et al.
 the most practical under a small tuning budget, and Schmidt et al.
 {{cite:p}}`schmidt2021descending` that no optimizer wins everywhere, while trying several at
 their defaults did about as well as tuning one. Our version of the ease-of-tuning question
-is the basin width: {{glue:text}}`basin_sentence` The thread's answer calls the learning rate
+is the basin width, and where the best lies: {{glue:text}}`influence_sentence` The thread's answer calls the learning rate
 the most influential of Adam's hyperparameters; functional ANOVA
 {{cite:p}}`hutter2014fanova` over a design of all of them measures it ([Beyond the learning
 rate](beyond)): {{glue:text}}`importance` Loshchilov and Hutter
