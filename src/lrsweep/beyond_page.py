@@ -266,8 +266,9 @@ rate's range, the more of the variance it explains. So the same analysis is run 
 on the runs of each design whose learning rate lies within {{glue:text}}`near_decades` decades
 of the study's tuned learning rate at the design's budget, with the learning rate's side of
 the box narrowed to that window (at least {{glue:text}}`near_min` runs in it). This check was
-added after the designs' results had been read, so it does not decide the verdict on the
-thread's claim about the betas, whose rule was fixed before; it is shown whatever it says.
+added after the designs' results had been read. The thread's claim about the betas is about
+them once the learning rate is set, so its verdict is now judged here; the verdict of the
+rule fixed first, over each whole design, stays beside it in the claims table.
 At a fixed budget in epochs a larger batch takes fewer steps, so the batch size's share
 includes that. {{glue:text}}`near_sentence`
 """, values

@@ -8,20 +8,25 @@ tell), or not supported.
   shown to exceed it on every problem, partly supported otherwise.
 * "A smaller lr gives a more stable but much slower learning curve; a larger one converges
   quicker but becomes unstable": on one problem it holds when, over the grid's lrs with
-  seed 0, speed (validation accuracy after the first epoch) rises with the lr up to the
-  tuned lr and instability (validation accuracy lost in epoch-to-epoch drops; a diverged
-  run is the most unstable) rises with the lr over the whole grid: both Spearman rank
-  correlations positive (fewer than 3 lrs up to the tuned one: cannot tell). Supported
-  when it holds on every problem, not supported when it fails on every one, partly
-  supported otherwise.
+  seed 0 that did not diverge, speed (validation accuracy after the first epoch) rises with
+  the lr up to the tuned lr and instability (validation accuracy lost in epoch-to-epoch
+  drops) rises with the lr: both Spearman rank correlations positive (fewer than 3 lrs:
+  cannot tell). Divergence is reported on its own (the smallest lr that diverged), not
+  ranked as infinitely unstable: so ranked, divergence alone could make the correlation.
+  Supported when it holds on every problem, not supported when it fails on every one,
+  partly supported otherwise.
 * "The lr is the most influential hyperparameter, for Adam as for any optimizer": on one
   design (a problem and an optimizer, ``design.PUBLISHED``) it holds when lr's share of the
   variance of final validation accuracy (functional ANOVA, ``importance``) exceeds that of
   every other hyperparameter and of the batch size, the whole bootstrap interval of the
   lead included; it fails when the lead's interval lies below 0. Over the designs as above.
-* "The betas should not need changing": on one Adam design it holds when beta1 and beta2
-  together explain less than ``BETAS_SMALL`` of the variance, the whole interval included;
-  it fails when the interval lies above it. Over the designs as above.
+* "The betas should not need changing": the claim is about the betas once the lr is set,
+  so it is judged on each Adam design's runs within ``importance.NEAR`` decades of the
+  study's tuned lr (where a design has too few runs there, it tells nothing): it holds
+  when beta1 and beta2 together explain less than ``BETAS_SMALL`` of the variance, the
+  whole interval included, and fails when the interval lies above it. Over the designs as
+  above. The old rule judged the whole design, whose lr spans five decades with divergence
+  (the lr then swamps everything else); its verdict is shown beside.
 """
 from __future__ import annotations
 
@@ -57,16 +62,15 @@ def grid_claim(final: pd.DataFrame, grid: str, optimizer: str = "adam") -> dict:
 
 def curve_shape(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Per problem, optimizer and lr (one seed): speed (validation accuracy after epoch 1),
-    instability (validation accuracy lost in drops between epochs; infinite if the run
-    diverged) and the final validation accuracy."""
+    instability (validation accuracy lost in drops between epochs), whether the run
+    diverged, and the final validation accuracy."""
     t = table[(table["seed"] == seed) & (table["status"] != "failed")].sort_values("epoch")
     rows = []
     for (prob, opt, lr), run in t.groupby(["problem", "optimizer", "lr"]):
         acc = run.set_index("epoch")["valid_acc"]
-        diverged = (run["status"] == "diverged").any()
-        drops = (-acc.diff()).clip(lower=0).sum()
         rows.append(dict(problem=prob, optimizer=opt, lr=lr, speed=acc.get(1, np.nan),
-                         instability=np.inf if diverged else drops, final=acc.iloc[-1]))
+                         instability=(-acc.diff()).clip(lower=0).sum(),
+                         diverged=bool((run["status"] == "diverged").any()), final=acc.iloc[-1]))
     return pd.DataFrame(rows)
 
 
@@ -75,30 +79,38 @@ def _rank_corr(x: pd.Series, y: pd.Series) -> float:
     return stats.spearmanr(x, y).statistic if x.nunique() > 1 and y.nunique() > 1 else np.nan
 
 
-def speed_stability(table: pd.DataFrame, optimizer: str = "adam") -> pd.DataFrame:
-    """Per problem: the two rank correlations of claim 4 and whether it holds there."""
+def speed_stability(table: pd.DataFrame, optimizer: str = "adam", old_rule: bool = False) -> pd.DataFrame:
+    """Per problem: the two rank correlations of the claim, whether it holds there, and the
+    smallest lr that diverged. ``old_rule``: as first published, a diverged run ranked as
+    infinitely unstable (kept to show the old verdict beside the new)."""
     shape = curve_shape(table[table["optimizer"] == optimizer])
     final = analysis.final_epoch(table[table["optimizer"] == optimizer])
     rows = []
     for prob, s in shape.groupby("problem"):
         tuned = analysis.tuned_lr(final[final["problem"] == prob])
-        up_to = s[(s["lr"] <= tuned) & np.isfinite(s["instability"])]
+        kept = s[~s["diverged"]]
+        up_to = kept[kept["lr"] <= tuned]
         rho_speed = _rank_corr(up_to["lr"], up_to["speed"]) if len(up_to) > 2 else np.nan
-        # a diverged run ranks above every finite instability
-        rho_instab = _rank_corr(s["lr"], s["instability"].replace(np.inf, 1e9))
+        if old_rule:  # a diverged run ranks above every finite instability
+            rho_instab = _rank_corr(s["lr"], s["instability"].where(~s["diverged"], 1e9))
+        else:
+            rho_instab = _rank_corr(kept["lr"], kept["instability"]) if len(kept) > 2 else np.nan
         rows.append(dict(problem=prob, rho_speed=rho_speed, rho_instability=rho_instab,
                          holds=bool(rho_speed > 0 and rho_instab > 0),
-                         fails=bool(rho_speed <= 0 or rho_instab <= 0)))  # NaN: neither
+                         fails=bool(rho_speed <= 0 or rho_instab <= 0),  # NaN: neither
+                         first_diverged=s.loc[s["diverged"], "lr"].min()))
     return pd.DataFrame(rows)
 
 
-def speed_stability_claim(table: pd.DataFrame, optimizer: str = "adam") -> dict:
-    per = speed_stability(table, optimizer)
+def speed_stability_claim(table: pd.DataFrame, optimizer: str = "adam", old_rule: bool = False) -> dict:
+    per = speed_stability(table, optimizer, old_rule)
     shown_on = per.loc[~per["holds"], "problem"].tolist() + per["problem"].tolist()  # where it fails, if it does
     return {"verdict": _over_problems(list(per["holds"]), list(per["fails"])), "problem": shown_on[0],
             "holds_on": int(per["holds"].sum()), "n_problems": len(per),
             "rho_speed": float(per["rho_speed"].median()),
-            "rho_instability": float(per["rho_instability"].median())}
+            "rho_instability": float(per["rho_instability"].median()),
+            "diverged_on": int(per["first_diverged"].notna().sum()),
+            "first_diverged": float(per["first_diverged"].min())}
 
 
 def importance_claims(shares: pd.DataFrame) -> dict[str, dict]:
@@ -151,20 +163,6 @@ def _design_evidence(key: str, c: dict) -> str:
             f"{c['n_designs']} design{'s' if c['n_designs'] != 1 else ''}")
 
 
-def _near_evidence(near: pd.DataFrame | None) -> str:
-    """The betas' share near the tuned lr (``importance.of_designs``'s third result), where it is
-    largest: shown beside the claim's evidence, outside its rule (a later check)."""
-    from . import report
-    from .importance import BETAS, NEAR
-    rows = None if near is None else near[near["term"] == BETAS].reset_index(drop=True)
-    if rows is None or rows.empty:
-        return ""
-    r = rows.loc[rows["hi"].idxmax()]
-    return (f"; within {NEAR:g} decades of the tuned lr, where the accuracy varies less, "
-            f"{report.fmt_share(r['share'], r['lo'], r['hi'])} on {r['problem']} "
-            f"({int(r['n_runs'])} runs; a later check, not part of the rule)")
-
-
 def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
           shares: pd.DataFrame | None = None, near: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim: the claim, the verdict and the number behind it. The claims
@@ -181,18 +179,42 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
                                   f"{report.fmt_ci(c['lo'], c['hi'])} on {c['problem']} (n = {c['n']}), "
                                   f"over {_problems(c['n_problems'])}"))
     s = speed_stability_claim(runs, optimizer)
+    old = speed_stability_claim(runs, optimizer, old_rule=True)
     rows.append(dict(claim=THREAD["shape"], verdict=s["verdict"], figure=figure("shape", s["problem"]),
                      evidence=f"holds on {s['holds_on']} of {_problems(s['n_problems'])}; median rank "
                               f"correlation with the lr: speed {_rho(s['rho_speed'])}, instability "
-                              f"{_rho(s['rho_instability'])} (seed 0, every lr of the grid)"))
+                              f"{_rho(s['rho_instability'])} (seed 0, the grid's lrs that did not "
+                              f"diverge); divergence on its own: on {s['diverged_on']} of "
+                              f"{_problems(s['n_problems'])}, from lr {s['first_diverged']:.3g} at the "
+                              f"lowest. The old rule ranked a diverged run as infinitely unstable, so "
+                              f"divergence alone could make the correlation; by it: {old['verdict']}, "
+                              f"instability {_rho(old['rho_instability'])}"))
     measured = {} if shares is None or shares.empty else importance_claims(shares)
-    for key in ("influential", "betas"):
-        c = measured.get(key)
-        rows.append(dict(claim=THREAD[key], verdict=c["verdict"] if c else "not measured yet",
-                         figure=figure(key) if c else None,
-                         evidence=_design_evidence(key, c) + (_near_evidence(near) if key == "betas" else "")
-                         if c else "needs the hyperparameter designs (lrsweep design)"))
+    c = measured.get("influential")
+    rows.append(dict(claim=THREAD["influential"], verdict=c["verdict"] if c else "not measured yet",
+                     figure=figure("influential") if c else None,
+                     evidence=_design_evidence("influential", c) if c
+                     else "needs the hyperparameter designs (lrsweep design)"))
+    rows.append(_betas_row(measured.get("betas"), near))
     return pd.DataFrame(rows)
+
+
+def _betas_row(whole: dict | None, near: pd.DataFrame | None) -> dict:
+    """The betas' claim judged near the tuned lr (where it lives), the whole design's
+    verdict (the old rule) beside it."""
+    from .importance import NEAR
+    if whole is None:
+        return dict(claim=THREAD["betas"], verdict="not measured yet", figure=None,
+                    evidence="needs the hyperparameter designs (lrsweep design)")
+    near_rows = None if near is None else near.dropna(subset=["term"])
+    c = importance_claims(near_rows).get("betas") if near_rows is not None and len(near_rows) else None
+    old = (f"By the old rule, over each whole design (lr from five decades, divergence included, "
+           f"so the lr swamps the rest): {whole['verdict']}, {_design_evidence('betas', whole)}")
+    if c is None:
+        return dict(claim=THREAD["betas"], verdict="not measured near the tuned lr", figure=figure("betas"),
+                    evidence=f"no design has enough runs within {NEAR:g} decades of the tuned lr. {old}")
+    return dict(claim=THREAD["betas"], verdict=c["verdict"], figure=figure("betas"),
+                evidence=f"within {NEAR:g} decades of the tuned lr, {_design_evidence('betas', c)}. {old}")
 
 
 def figure(key: str, problem: str | None = None) -> tuple[str, str]:
