@@ -76,7 +76,7 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert numbers["adam_regret"] in intro
     # the first page answers from the same study: its plain answer, its overview figure
     intro_text = " ".join(html_mod.unescape(re.sub(r"<[^>]+>", "", intro)).replace("\u2019", "'").split())
-    assert answer.plain_answer(analysis.summary(final)) in intro_text
+    assert answer.plain_answer(analysis.summary(final), analysis.fixed_lr_table(final)) in intro_text
     assert 'id="fig-overview"' in intro and "of 1 problem (mnist_logreg)" in intro_text
     # a numbered, labelled, captioned figure with an embedded image
     assert 'id="fig-mnist-logreg-lr"' in page
@@ -208,6 +208,36 @@ def test_pages_render_in_a_real_browser(built, tmp_path):
     assert not errors, errors
     # the tiny book has 2 figures, their downloads and the pages' cross-links
     assert checked["images"] >= 2 and checked["captions"] >= 2 and checked["links"] >= 20, checked
+
+
+SCREENS = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_answer_is_on_the_first_screen_and_tables_fit_their_column(built, screen):
+    """The reader gets the answer without scrolling, on a desktop and on a phone, and no
+    table of the first page needs scrolling sideways."""
+    html, _ = built
+    width, height = SCREENS[screen]
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto((html / "intro.html").as_uri())
+        page.wait_for_load_state()
+        box = page.locator("div.admonition.answer")
+        assert box.count() == 1
+        bb = box.bounding_box()
+        assert bb["y"] >= 0 and bb["y"] + bb["height"] <= height, (screen, bb)
+        assert "Scope" in box.inner_text() and "What to do" in box.inner_text()
+        widths = page.locator("article table").evaluate_all(
+            "ts => ts.map(t => [t.scrollWidth, t.closest('div.output, article').clientWidth])")
+        assert widths, "the first page shows its tables"
+        if screen == "desktop":  # a phone may scroll a table sideways; a desktop column may not
+            assert all(w <= room + 1 for w, room in widths), widths
+        browser.close()
 
 
 def test_chapters_are_committed_without_outputs_and_with_a_parameters_cell():

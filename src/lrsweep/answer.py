@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import analysis, claims, optim, report, study
+from . import analysis, claims, data, optim, problems, report, study
 
 # Two optimizers' median basin widths at most one grid step (half a decade) apart are "about
 # the same": basins are counted in grid steps, so one step is the least the grid resolves.
@@ -130,6 +130,61 @@ def plain_answer(summary: pd.DataFrame, fixed: pd.DataFrame | None = None) -> st
     return " ".join(s for s in (verdict_sentence(summary), second) if s)
 
 
+def verdict_short(summary: pd.DataFrame, optimizer: str = "adam") -> str:
+    """The verdicts on the default in one sentence for the answer box: the count within the
+    tolerance, and the problems under the other verdicts by name."""
+    ref = summary[summary["optimizer"] == optimizer]
+    if ref.empty:
+        return ""
+    spec, by, total = optim.get(optimizer), by_verdict(ref), len(ref)
+    tol = f"{100 * analysis.DELTA:g} point"
+    out = (f"{spec.label}'s default learning rate {spec.default_lr:g} lost less than {tol} of test "
+           f"accuracy against tuning on {len(by[analysis.VERDICTS[0]])} of {total} problems")
+    if by[analysis.VERDICTS[1]]:
+        out += f"; tuning gained more than {tol} on {_names([report.readable(p) for p in by[analysis.VERDICTS[1]]])}"
+    if by[analysis.VERDICTS[2]]:
+        out += f"; on {_names([report.readable(p) for p in by[analysis.VERDICTS[2]]])}, the seeds cannot tell"
+    return out + "."
+
+
+def influence_short(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str = "adam",
+                    other: str = "sgd_momentum") -> str:
+    """``influence_sentence`` in one sentence, by the same rules."""
+    inf = influence(summary, fixed)
+    if optimizer not in inf.index or other not in inf.index:
+        return ""
+    a, b = inf.loc[optimizer], inf.loc[other]
+    them = optim.get(other).label
+    gap = a["basin"] - b["basin"]
+    near = ("about as sensitive as" if abs(gap) <= SAME_BASIN
+            else "less sensitive than" if gap > 0 else "more sensitive than")
+    return (f"Near its best, its learning rate is {near} {them}'s; one learning rate for all "
+            f"problems stayed within {100 * analysis.DELTA:g} point on {int(a['loto_within'])} of "
+            f"{int(a['n'])} for Adam and on {int(b['loto_within'])} of {int(b['n'])} for {them}.")
+
+
+def scope(problems_: list[str], epochs: int | None = None) -> str:
+    """What the answer was measured on, from the study's design."""
+    budgets = sorted({epochs or study.budget(p) for p in problems_})
+    span = f"{budgets[0]}" if len(budgets) == 1 else f"{budgets[0]} to {budgets[-1]}"
+    batch = sorted({problems.get(p).batch_size for p in problems_})
+    return (f"{span} epochs, a constant learning rate, batch size {'/'.join(map(str, batch))}, "
+            f"small networks without batch normalisation, on a CPU.")
+
+
+def todo_short(final: pd.DataFrame, summary: pd.DataFrame, optimizer: str = "adam") -> str:
+    """What the intervals support doing, by the synthesis's rule (``synthesis.cheapest``)."""
+    from .synthesis import cheapest
+    spec, tol = optim.get(optimizer), f"{100 * analysis.DELTA:g} point"
+    found = cheapest(final, optimizer)
+    if found is not None:
+        return f"What to do: {found[1]}; it was within {tol} of tuning on every problem here."
+    enough = by_verdict(summary[summary["optimizer"] == optimizer])[analysis.VERDICTS[0]]
+    return (f"What to do: where a point of accuracy matters, tune over a half-decade grid "
+            f"(no shortcut was shown within {tol} everywhere), starting from {spec.default_lr:g} "
+            f"(within {tol} on {len(enough)} of {summary['problem'].nunique()}).")
+
+
 def overview_rows(final: pd.DataFrame, reference: str = "adam") -> pd.DataFrame:
     """The regrets the overview figure shows: ``reference``'s default lr, and for every
     optimizer the one lr chosen on the other tasks (leave-one-task-out, when there are
@@ -152,10 +207,23 @@ def pending_note(running: dict[str, study.Progress]) -> str:
         for p, now in running.items()) + ".")
 
 
+BOX = """```{admonition} The answer
+:class: answer
+
+**{glue:text}`verdict_short`** {glue:text}`influence_short` {glue:text}`todo_short`
+
+*Scope:* {glue:text}`scope` Longer training:
+[the default against the budget](chapters/budget).
+```
+"""
+
+
 def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *, optimizers=None,
-        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, dict]:
-    """The first page's answer as MyST text, and the values it glues. ``problems_`` None:
-    every problem of the published study; other design arguments as in ``study.run``."""
+        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, str, dict]:
+    """The first page's answer as MyST text, in two parts, and the values they glue: the
+    answer box (first on the page, short enough for a phone's first screen) and the
+    evidence under it. ``problems_`` None: every problem of the published study; other
+    design arguments as in ``study.run``."""
     from . import beyond_page, chapter, figures
     problems_ = problems_ or list(study.PROBLEMS)
     table, running = study.stored(problems_, results_dir, train_missing=train_missing,
@@ -167,24 +235,26 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     values = {"pending_note": pending_note(running), "design": chapter.design(problems_, stage2_seeds),
               "cheapest": beyond_page.cheapest_sentence(alternatives),
               "importance": beyond_page.importance_summary(shares, designs_running, near),
-              "batch_caveat": beyond_page.batch_caveat(results_dir)}
+              "batch_caveat": beyond_page.batch_caveat(results_dir),
+              "scope": scope(problems_, epochs),
+              "adam_default_lr": f"{optim.get('adam').default_lr:g}"}
     if table is None:
         values["plain_answer"] = plain_answer(pd.DataFrame(columns=["optimizer"]))
-        return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", values
+        return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", "", values
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
     fixed = analysis.fixed_lr_table(final)
     values.update(plain_answer=plain_answer(summary, fixed), answer_table=report.summary_table(summary),
+                  verdict_short=verdict_short(summary), influence_short=influence_short(summary, fixed),
+                  todo_short=todo_short(final, summary),
                   old_influence=basin_sentence(summary),
                   claims_table=claims.shown(claims.table(final, table, shares=shares, near=near), "chapters/"),
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
                   fig_overview=figures.saved("fig-overview", figures.regret_overview(
                       overview_rows(final)), figures_dir))
-    return f"""```{{admonition}} The answer
-:class: answer
+    return BOX, f"""## The answer in full
 
 {{glue:text}}`plain_answer`
-```
 
 Until the two kinds of influence were told apart, this page compared the basins alone and
 said: "{{glue:text}}`old_influence`" ([Method](chapters/method)).

@@ -10,6 +10,16 @@ from . import optim
 from .analysis import LEVEL
 
 
+KINDS = {"logreg": "logistic regression", "mlp": "MLP", "2c2d": "2c2d CNN", "3c3d": "3c3d CNN"}
+
+
+def readable(problem: str) -> str:
+    """A problem as a reader names it: "Fashion-MNIST (2c2d CNN)"."""
+    from . import data, problems
+    label = data.get(problems.get(problem).dataset).label.split(" (")[0]
+    return f"{label} ({KINDS.get(problem.split('_', 1)[1], problem)})"
+
+
 def fmt_lr(x: float) -> str:
     return f"{x:.3g}"
 
@@ -119,22 +129,23 @@ def with_regret_text(rows: pd.DataFrame, regret: str = "regret", lo: str = "lo",
 
 
 def summary_table(summary: pd.DataFrame):
-    """The summary as readers see it: the regret of each optimizer's default with its
-    interval and the seeds behind it, the basin width and the verdict."""
+    """The summary as readers see it, narrow enough for the text column: per problem and
+    optimizer (with its default lr), the verdict on the default next to the problem, the
+    regret of the default with its interval and the seeds behind it, the tuned lr, the test
+    accuracy at the default and tuned, and the basin width."""
     shown = with_regret_text(summary, lo="regret_lo", hi="regret_hi", paired="paired").assign(
-        basin_shown=[fmt_basin(w, m) for w, m in zip(summary["basin_10"], summary["basin_10_most"])])
+        basin_shown=[fmt_basin(w, m) for w, m in zip(summary["basin_10"], summary["basin_10_most"])],
+        opt_shown=[f"{optim.get(o).label} ({fmt_lr(lr)})" for o, lr in zip(summary["optimizer"], summary["default_lr"])],
+        regret_full=lambda d: [f"{r} {ci}, n = {n}" for r, ci, n in zip(d["regret_shown"], d["ci"], d["n_seeds"])],
+        accs=[f"{fmt_pct(a)} → {fmt_pct(b)}" for a, b in zip(summary["acc_default"], summary["acc_tuned"])])
     return table(shown, {
-        "problem": ("problem", "{}"),
-        "optimizer": ("optimizer", lambda o: optim.get(o).label),
-        "default lr": ("default_lr", fmt_lr),
-        "tuned lr": ("best_lr", fmt_lr),
-        "test acc. at default": ("acc_default", fmt_pct),
-        "test acc. tuned": ("acc_tuned", fmt_pct),
-        "regret of default": ("regret_shown", "{}"),
-        f"{LEVEL:.0%} interval": ("ci", "{}"),
-        "seeds (n)": ("n_seeds", "{}"),
-        "decades within 1 pt (the most the grid allows)": ("basin_shown", "{}"),
+        "problem": ("problem", readable),
+        "optimizer (default lr)": ("opt_shown", "{}"),
         "verdict on the default": ("verdict", "{}"),
+        f"regret of the default [{LEVEL:.0%} interval]": ("regret_full", "{}"),
+        "tuned lr": ("best_lr", fmt_lr),
+        "test acc., default → tuned": ("accs", "{}"),
+        "decades within 1 pt": ("basin_shown", "{}"),
     })
 
 

@@ -38,30 +38,45 @@ def within_tolerance(rows: pd.DataFrame) -> bool:
     return bool(len(rows)) and bool((rows["hi"] < analysis.DELTA).all())
 
 
-def recommendation(final: pd.DataFrame, optimizer: str = "adam") -> str:
-    """The cheapest way to set ``optimizer``'s lr that stayed within the tolerance on every
-    problem, from the library default (1 run) through the coarse grids by their size; or
-    that none did, so the lr must be tuned over a full grid."""
+def _options(final: pd.DataFrame, optimizer: str) -> list[tuple[int, str, pd.DataFrame]]:
+    """The ways to set ``optimizer``'s lr without a full grid, cheapest first: (runs per
+    seed, what it is, its regret rows over the problems)."""
     cell = final[final["optimizer"] == optimizer]
     spec = optim.get(optimizer)
-    tol = f"{100 * analysis.DELTA:g} point"
     options = [(1, f"its default {spec.default_lr:g}",
                 analysis.summary(cell).rename(columns={"regret_hi": "hi"}))]
     grids = analysis.grid_table(cell)
     for name, grid in sorted(analysis.COARSE_GRIDS.items(), key=lambda kv: len(kv[1])):
         options.append((len(grid), f"choosing on validation among {', '.join(report.fmt_lr(x) for x in grid)}",
                         grids[grids["grid"] == name]))
-    n = cell["problem"].nunique()
-    for runs, what, rows in options:
-        if within_tolerance(rows):
-            return (f"For {spec.label}, {what} ({runs} training run{'s' if runs > 1 else ''} per "
-                    f"seed) lost less than {tol} against tuning on every one of the {n} problems, "
-                    f"the whole {analysis.LEVEL:.0%} interval included; it is the cheapest choice "
-                    "here that did.")
+    return options
+
+
+def cheapest(final: pd.DataFrame, optimizer: str = "adam") -> tuple[int, str] | None:
+    """The cheapest option (``_options``) that stayed within the tolerance on every problem,
+    the whole interval included; None when none did."""
+    return next(((runs, what) for runs, what, rows in _options(final, optimizer)
+                 if within_tolerance(rows)), None)
+
+
+def recommendation(final: pd.DataFrame, optimizer: str = "adam") -> str:
+    """The cheapest way to set ``optimizer``'s lr that stayed within the tolerance on every
+    problem, from the library default (1 run) through the coarse grids by their size; or
+    that none did, so the lr must be tuned over a full grid."""
+    spec = optim.get(optimizer)
+    tol = f"{100 * analysis.DELTA:g} point"
+    n = final.loc[final["optimizer"] == optimizer, "problem"].nunique()
+    if (found := cheapest(final, optimizer)) is not None:
+        runs, what = found
+        return (f"For {spec.label}, {what} ({runs} training run{'s' if runs > 1 else ''} per "
+                f"seed) lost less than {tol} against tuning on every one of the {n} problems, "
+                f"the whole {analysis.LEVEL:.0%} interval included; it is the cheapest choice "
+                "here that did.")
+    default_rows = _options(final, optimizer)[0][2]
     return (f"For {spec.label}, neither its default nor any of the coarse grids stayed within "
             f"{tol} of tuning on every one of the {n} problems (with the whole "
             f"{analysis.LEVEL:.0%} interval), so tuning its learning rate over a half-decade grid "
-            f"is the only choice shown safe on all of them. {_default_verdicts(options[0][2], spec)}")
+            f"is the only choice shown safe on all of them. {_default_verdicts(default_rows, spec)}")
 
 
 def _default_verdicts(summary: pd.DataFrame, spec) -> str:
