@@ -62,12 +62,26 @@ def test_regret_is_the_paired_mean_and_its_interval_holds_it():
 
 
 def test_interval_stays_open_when_the_reference_is_picked():
-    """0.001 picked, a runner-up 0.5 points below: the regret estimate is 0, but the upper
-    end must leave room for the runner-up being better (no clipping at 0)."""
+    """0.001 picked, a runner-up 0.5 points below: the estimate is the runner-up's (negative)
+    lead, and the upper end leaves room for the runner-up being better after all."""
     rows = curve("adam", {1e-3: 0.905, 3e-3: 0.900}, seeds=range(3), noise=0.002)
     r = analysis.regret(analysis.final_epoch(table(rows)), 1e-3)
-    assert r["tuned_lr"] == 1e-3 and r["regret"] == 0 and r["lo"] == 0
-    assert r["hi"] > 0.002
+    assert r["tuned_lr"] == 1e-3 and r["regret"] == 0 and r["lo"] == 0 < r["hi"]
+
+
+def test_no_zero_width_interval_when_every_other_finalist_is_far_behind():
+    """The runner-up 10 points below on validation (outside the family margin): the interval
+    is 0 to 0, and the result says by how much the default leads at least."""
+    rows = curve("adam", {1e-3: 0.905, 3e-3: 0.805}, seeds=range(3), noise=0.002)
+    r = analysis.regret(analysis.final_epoch(table(rows)), 1e-3)
+    assert r["lo"] == r["regret"] == r["hi"] == 0
+    assert 0.05 < r["lead"] < 0.1  # 10 points ahead, less the noise
+    assert analysis.verdict(r["lo"], r["hi"]) == "default is enough"
+    assert "leads every other finalist by at least" in report.fmt_ci(r["lo"], r["hi"], r["lead"])
+    assert "[" not in report.fmt_ci(r["lo"], r["hi"], r["lead"])  # no "[+0.00, +0.00]"
+    close = analysis.regret(analysis.final_epoch(table(curve("adam", {1e-3: 0.905, 3e-3: 0.900},
+                                                                  seeds=range(3), noise=0.002))), 1e-3)
+    assert math.isnan(close["lead"])
 
 
 @pytest.mark.parametrize("n_seeds,truth,seed_sd", [

@@ -9,16 +9,18 @@ The rules here are fixed before the results are read (method chapter, tests):
   validation accuracy; accuracy is reported on test.
 * **Regret** of an lr: (test accuracy of the best finalist) - (test accuracy at that lr),
   in population terms, so it is >= 0 when the lr is itself a finalist. Its interval is
-  simultaneous over the finalists within ``FAMILY_MARGIN`` of the tuned lr (Bonferroni),
+  simultaneous over the finalists within ``FAMILY_MARGIN`` of the tuned lr (Bonferroni;
+  the nearest other finalist when none is that close),
   paired over seeds (common random numbers) with Student t, and widened by the test set's
   own sampling error, which more seeds do not average away. That error is **paired** where
   the records carry per-example test predictions (both lrs scored on the same images: the
   variance of the per-example difference, the McNemar view) and otherwise bounded as if the
   two accuracies came from independent test sets; each result says which (``paired``).
   The point estimate is the plug-in of the same quantity (the largest mean difference over
-  that family, and 0 for a finalist reference), so it lies inside its interval. The
-  interval does not collapse to 0 when the reference itself is picked: a close runner-up
-  keeps the upper end open. Coverage and power are checked by simulation (``simulate``).
+  that family, and 0 for a finalist reference), so it lies inside its interval. Where that
+  interval is 0 to 0 (every other finalist is shown worse), ``lead`` says by how much the
+  reference leads them at least, so no result hides its noise behind a zero width.
+  Coverage and power are checked by simulation (``simulate``).
 * **Verdict** on a reference lr: enough if the interval's upper end is below ``DELTA``,
   tune if its lower end is above, else undecided.
 """
@@ -169,7 +171,7 @@ def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref, n_test: int, level: fl
     best = float(means.idxmax())
     family = [c for c in cands if means[c] >= means[best] - FAMILY_MARGIN]
     out = {"ref_lr": ref, "tuned_lr": best, "acc_ref": np.nan, "acc_tuned": np.nan,
-           "regret": np.nan, "lo": np.nan, "hi": np.nan, "n": 0, "paired": False}
+           "regret": np.nan, "lo": np.nan, "hi": np.nan, "n": 0, "paired": False, "lead": np.nan}
     if ref not in test.columns:
         return out
 
@@ -185,8 +187,10 @@ def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref, n_test: int, level: fl
     d, _, _, out["acc_tuned"], out["acc_ref"] = paired(best)
     out["n"] = len(d)
     others = [c for c in family if c != ref]
-    # a reference among the candidates is matched or beaten by the best of them: >= 0
-    zero = [0.0] if ref in cands else []
+    if not others and len(cands) > 1:
+        # every other finalist is far behind the reference: the nearest of them on
+        # validation still bounds how far the reference leads (no zero-width interval)
+        others = [float(means.drop(ref).idxmax())]
     estimates, bounds, pairing = [], [], []
     for lr in others:  # Bonferroni: every interval at once, so their max is covered too
         dl, t_var, is_paired, _, _ = paired(lr)
@@ -196,11 +200,16 @@ def _regret(valid: pd.DataFrame, test: pd.DataFrame, ref, n_test: int, level: fl
         estimates.append(float(dl.mean()))
         bounds.append(_interval(dl, t_var, 1 - (1 - level) / len(others)))
         pairing.append(is_paired)
-    out["regret"] = max(zero + estimates) if zero + estimates else float(d.mean())
-    if len(d) >= 2 and zero + bounds:
+    # a reference among the candidates is matched or beaten by the best of them: >= 0
+    zero = [0.0] if ref in cands else []
+    out["regret"] = max(zero + estimates) if zero + estimates else float(d.mean()) if len(d) else np.nan
+    if len(d) >= 2 and bounds:
         out["lo"] = max(zero + [lo for lo, _ in bounds])
         out["hi"] = max(zero + [hi for _, hi in bounds])
-        out["paired"] = bool(pairing) and all(pairing)
+        out["paired"] = all(pairing)
+        # where the interval is 0 to 0, how far the reference leads every other finalist
+        # at least (the unclipped upper end): the information a zero-width interval hides
+        out["lead"] = -max(hi for _, hi in bounds) if zero and out["hi"] == 0 else np.nan
     return out
 
 
@@ -301,7 +310,8 @@ def summary(final: pd.DataFrame, default_lr: float | None = None) -> pd.DataFram
         r = regret(cell, default)
         row = dict(names, default_lr=default, best_lr=r["tuned_lr"], acc_default=r["acc_ref"],
                    acc_tuned=r["acc_tuned"], regret=r["regret"], regret_lo=r["lo"],
-                   regret_hi=r["hi"], n_seeds=r["n"], paired=r["paired"], n_lrs=cell["lr"].nunique(),
+                   regret_hi=r["hi"], n_seeds=r["n"], paired=r["paired"], lead=r["lead"],
+                   n_lrs=cell["lr"].nunique(),
                    diverged=int((cell["outcome"] == "diverged").sum()),
                    no_learning=int((cell["outcome"] == "no_learning").sum()),
                    verdict=verdict(r["lo"], r["hi"]))
@@ -367,7 +377,7 @@ def regret_by_budget(table: pd.DataFrame, ref: float | None = None) -> pd.DataFr
             r = regret(final, lr)
             out.append({**names, "epoch": e, "ref_lr": lr, "tuned_lr": r["tuned_lr"],
                         "regret": r["regret"], "lo": r["lo"], "hi": r["hi"], "n": r["n"],
-                        "paired": r["paired"], "verdict": verdict(r["lo"], r["hi"])})
+                        "paired": r["paired"], "lead": r["lead"], "verdict": verdict(r["lo"], r["hi"])})
     return pd.DataFrame(out)
 
 

@@ -270,8 +270,9 @@ decades of learning rate within {{glue:text}}`delta` point of the best, and the 
 learning rates given every seed, which cannot be below 0; the estimate is the largest mean
 gain of such a learning rate over the default (0 where the default leads), so it lies
 inside. An interval marked "(paired)" scored both learning rates on the same test images,
-image by image; the others use the independence bound. It is 0 to 0 where every other such
-learning rate is clearly worse than the default. {{glue:text}}`pending_note`
+image by image; the others use the independence bound. Where every other finalist is shown
+worse than the default, the interval would read 0 to 0; the table says instead by how much
+the default leads them at least. {{glue:text}}`pending_note`
 
 ```{{glue:figure}} fig_overview
 :name: fig-overview

@@ -44,9 +44,14 @@ def fmt_pp(x: float, half_width: float | None = None) -> str:
     return f"{round(100 * x, d) + 0.0:+.{d}f} pp"  # + 0.0: no "-0.0" for a tiny negative
 
 
-def fmt_ci(lo: float, hi: float) -> str:
+def fmt_ci(lo: float, hi: float, lead: float = math.nan) -> str:
+    """An interval of a difference in points; where it is 0 to 0 (``analysis.regret``'s
+    ``lead`` given), by how much the reference leads every other finalist at least."""
     if math.isnan(lo) or math.isnan(hi):
         return "n/a (one seed)"
+    if lead is not None and not math.isnan(lead):
+        pts = 100 * lead
+        return f"(it leads every other finalist by at least {pts:.{1 if pts >= 0.1 else 2}f} pp)"
     d = _decimals((hi - lo) / 2)
     lo, hi = (round(100 * x, d) + 0.0 for x in (lo, hi))  # + 0.0: no "-0" at a rounded zero
     return f"[{lo:+.{d}f}, {hi:+.{d}f}] pp"
@@ -123,9 +128,12 @@ def with_regret_text(rows: pd.DataFrame, regret: str = "regret", lo: str = "lo",
     them, rounded to what the interval supports; ``PAIRED_MARK`` follows an interval whose
     test-set error was paired image by image (else it used the independence bound)."""
     marks = rows[paired].fillna(False) if paired in rows else pd.Series(False, index=rows.index)
+    leads = rows["lead"] if "lead" in rows else pd.Series(math.nan, index=rows.index)
     return rows.assign(
-        regret_shown=[fmt_pp(r, (h - l) / 2) for r, l, h in zip(rows[regret], rows[lo], rows[hi])],
-        ci=[fmt_ci(l, h) + (PAIRED_MARK if m else "") for l, h, m in zip(rows[lo], rows[hi], marks)])
+        regret_shown=[fmt_pp(r, (h - l) / 2) if math.isnan(ld) else "0 pp"
+                      for r, l, h, ld in zip(rows[regret], rows[lo], rows[hi], leads)],
+        ci=[fmt_ci(l, h, ld) + (PAIRED_MARK if m else "")
+            for l, h, ld, m in zip(rows[lo], rows[hi], leads, marks)])
 
 
 def summary_table(summary: pd.DataFrame):
@@ -158,7 +166,7 @@ def headline_numbers(summary: pd.DataFrame, problem: str) -> dict[str, str]:
                     f"{o}_acc_default": fmt_pct(row["acc_default"]),
                     f"{o}_acc_tuned": fmt_pct(row["acc_tuned"]),
                     f"{o}_regret": fmt_pp(row["regret"], (row["regret_hi"] - row["regret_lo"]) / 2),
-                    f"{o}_regret_ci": fmt_ci(row["regret_lo"], row["regret_hi"])
+                    f"{o}_regret_ci": fmt_ci(row["regret_lo"], row["regret_hi"], row.get("lead", math.nan))
                     + (PAIRED_MARK if row.get("paired") else ""),
                     f"{o}_n_seeds": str(row["n_seeds"]),
                     f"{o}_verdict": row["verdict"]})
