@@ -91,6 +91,13 @@ def influence(summary: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("optimizer")
 
 
+def _sensitivity(a: pd.Series, b: pd.Series) -> str:
+    """The rule for sensitivity: median basins apart by more than one grid step."""
+    gap = a["basin"] - b["basin"]
+    return ("about as sensitive as" if abs(gap) <= SAME_BASIN
+            else "less sensitive than" if gap > 0 else "more sensitive than")
+
+
 def influence_sentence(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str = "adam",
                        other: str = "sgd_momentum") -> str:
     """The two kinds of influence, each worded by a rule fixed before the long runs were
@@ -104,9 +111,7 @@ def influence_sentence(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: st
     a, b = inf.loc[optimizer], inf.loc[other]
     spec, them = optim.get(optimizer).label, optim.get(other).label
     tol = f"{100 * analysis.DELTA:g} point"
-    gap = a["basin"] - b["basin"]
-    near = ("about as sensitive as" if abs(gap) <= SAME_BASIN
-            else "less sensitive than" if gap > 0 else "more sensitive than")
+    near = _sensitivity(a, b)
     where = ("on more problems than" if a["loto_within"] > b["loto_within"]
              else "on fewer problems than" if a["loto_within"] < b["loto_within"] else "on as many problems as")
 
@@ -155,9 +160,7 @@ def influence_short(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str =
         return ""
     a, b = inf.loc[optimizer], inf.loc[other]
     them = optim.get(other).label
-    gap = a["basin"] - b["basin"]
-    near = ("about as sensitive as" if abs(gap) <= SAME_BASIN
-            else "less sensitive than" if gap > 0 else "more sensitive than")
+    near = _sensitivity(a, b)
     return (f"Near its best, its learning rate is {near} {them}'s; one learning rate for all "
             f"problems stayed within {100 * analysis.DELTA:g} point on {int(a['loto_within'])} of "
             f"{int(a['n'])} for Adam and on {int(b['loto_within'])} of {int(b['n'])} for {them}.")
