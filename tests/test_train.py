@@ -130,3 +130,30 @@ def test_cosine_schedule_is_its_own_config_and_anneals_the_lr(small_data, monkey
     from lrsweep import UsageError
     with pytest.raises(UsageError, match="unknown schedule 'linear'"):
         cfg(schedule="linear")
+
+
+def test_a_run_resumed_from_its_checkpoint_equals_one_trained_straight_through(small_data, tmp_path,
+                                                                               monkeypatch):
+    """Killed after epoch 2 of 3 (its checkpoint left behind), the run resumes there and ends
+    bit for bit where an uninterrupted run ends, its predictions included; the record says
+    it was resumed."""
+    from lrsweep import checkpoint, executors
+    monkeypatch.setenv("LRSWEEP_DATA", str(tmp_path))
+    c = cfg(problem="mnist_mlp", optimizer="adam", lr=1e-3)
+    straight = train.train_run(c, 3)
+    assert not checkpoint.path(c).exists()  # off unless asked for
+    train.train_run(c, 2, checkpoints=True)
+    assert checkpoint.path(c).exists()
+    [rec] = executors.execute([c], 3)  # a sweep's run, with checkpoints
+    assert rec["curves"] == straight.curves
+    assert rec["predictions"]["test_correct"] == straight.test_correct
+    assert rec["provenance"]["resumed_at_epochs"] == [2]
+    # a checkpoint past the budget asked for, or of other data, is not used
+    assert checkpoint.load(c, straight.data, 1) is None
+    assert checkpoint.load(c, {**straight.data, "source": "elsewhere"}, 3) is None
+    # the driver drops a checkpoint once the run's record is stored
+    train.train_run(c, 1, checkpoints=True)
+    from lrsweep.sweep import run_sweep
+    run_sweep(SweepSpec(["mnist_mlp"], ["adam"], [1e-3], [0], 2), tmp_path / "runs",
+              executor="inprocess", batching="never", quiet=True)
+    assert not checkpoint.path(c).exists()

@@ -52,7 +52,7 @@ def execute(cfgs: list[RunConfig], epochs: int, threads: int | None = None,
         torch.set_num_threads(threads)
     device = train.default_device()
     if len(cfgs) == 1:
-        results = [train.train_run(cfgs[0], epochs, progress=progress, device=device)]
+        results = [train.train_run(cfgs[0], epochs, progress=progress, device=device, checkpoints=True)]
     else:
         results = batched.train_group(cfgs, epochs, device=device)
     prov = {**provenance.collect(device), "members": len(cfgs)}

@@ -43,6 +43,7 @@ class Outcome:
     wall_time_s: float = 0.0     # training and evaluation; batched members share it equally
     data: dict = field(default_factory=dict)  # the dataset's provenance (Splits.provenance)
     test_correct: list[str] = field(default_factory=list)  # per logged epoch: pack_correct(...)
+    resumed_at: list[int] = field(default_factory=list)    # epochs it was resumed after (checkpoint)
 
     def log(self, epoch: int, metrics: dict) -> None:
         """One evaluated epoch; ``metrics["test_correct"]`` (bool per test example, in
@@ -119,6 +120,8 @@ def make(cfg: RunConfig, outcome: Outcome, *, budget: int, engine: dict,
     provenance, after training and before ``write``."""
     predictions = ({"encoding": PREDICTIONS_ENCODING, "test_correct": outcome.test_correct}
                    if outcome.test_correct else {})
+    if outcome.resumed_at:  # said openly: the run was trained in pieces
+        provenance = {**provenance, "resumed_at_epochs": outcome.resumed_at}
     return Record(schema=SCHEMA, run_id=cfg.run_id, config=cfg.to_dict(), budget=budget,
                   epochs=outcome.curves["epoch"][-1] if outcome.curves["epoch"] else 0,
                   status=outcome.status, diverged_epoch=outcome.diverged_epoch,

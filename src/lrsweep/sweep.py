@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
-from . import data, executors, paths, problems, records
+from . import checkpoint, data, executors, paths, problems, records
 from .config import RunConfig
 from .errors import UsageError
 from .spec import SweepSpec
@@ -81,6 +81,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path | None 
                                      progress=not quiet):
             for rec in recs:
                 records.write(store, rec)
+                checkpoint.remove(RunConfig.from_dict(rec["config"]))  # stored: no longer needed
                 done.append(rec)
                 counts["computed"] += 1
                 if rec["status"] != "ok":

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
-from . import allocator, data, optim, problems
+from . import allocator, checkpoint, data, optim, problems
 from .config import CONSTANT, ENGINE_VERSION, RunConfig
 from .records import Outcome
 
@@ -134,29 +134,33 @@ class DivergenceWatch:
 
 
 def train_run(cfg: RunConfig, epochs: int, *, progress: bool = False,
-              device: torch.device | None = None, splits: data.Splits | None = None) -> Outcome:
+              device: torch.device | None = None, splits: data.Splits | None = None,
+              checkpoints: bool = False) -> Outcome:
     """Train ``cfg`` for ``epochs`` epochs. Returns status, per-epoch curves and wall time;
     an exception inside training becomes ``status='failed'`` rather than ending a sweep.
-    ``splits`` replaces the problem's dataset (benchmarks train on a cut)."""
+    ``splits`` replaces the problem's dataset (benchmarks train on a cut). ``checkpoints``:
+    save the state after every epoch and resume from a saved one (``checkpoint``)."""
     setup_process()
     problem = problems.get(cfg.problem)
     splits = splits or device_splits(problem.dataset, str(device or default_device()))
     start = time.perf_counter()  # training and evaluation only: loading is once per process
     outcome = Outcome(data=splits.provenance)
     try:
-        _train(cfg, epochs, problem, splits, outcome, progress)
+        _train(cfg, epochs, problem, splits, outcome, progress, checkpoints)
     except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
         outcome.fail(e)
-    outcome.wall_time_s = time.perf_counter() - start
+    outcome.wall_time_s += time.perf_counter() - start
     return outcome
 
 
-def _train(cfg, epochs, problem, splits, outcome, progress):
+def _train(cfg, epochs, problem, splits, outcome, progress, checkpoints=False):
+    started = time.perf_counter()
     x, y = splits.train
     model = problem.build(torch.Generator().manual_seed(cfg.seed)).to(x.device)
     layout = memory_format(model)
     model = model.to(memory_format=layout)
     opt = optim.build(cfg.optimizer, model.parameters(), cfg.lr, dict(cfg.hparams))
+    saved = checkpoint.load(cfg, splits.provenance, epochs) if checkpoints else None
     switch = optim.get(cfg.optimizer).train_eval_switch
     sets = eval_sets(splits)
 
@@ -171,10 +175,19 @@ def _train(cfg, epochs, problem, splits, outcome, progress):
         if switch:
             opt.train()
 
-    record(0)
+    if saved is None:
+        record(0)
+        first = 1
+    else:  # the run as it stood after its last saved epoch; the next epochs follow exactly
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        outcome.curves, outcome.test_correct = saved["curves"], saved["test_correct"]
+        outcome.wall_time_s = saved["wall_time_s"]
+        outcome.resumed_at.append(saved["epoch"])
+        first = saved["epoch"] + 1
     watch = DivergenceWatch(outcome.curves["train_loss"][:1], x.device)
     steps = len(y) // cfg.batch_size  # the last partial batch is dropped, as in DeepOBS
-    for epoch in tqdm(range(1, epochs + 1), desc=f"{cfg.optimizer} lr={cfg.lr:.3g}",
+    for epoch in tqdm(range(first, epochs + 1), desc=f"{cfg.optimizer} lr={cfg.lr:.3g}",
                       leave=False, disable=not progress):
         g, perm = batch_order(cfg.seed, epoch, len(y), x.device)
         watch.new_epoch()
@@ -192,3 +205,8 @@ def _train(cfg, epochs, problem, splits, outcome, progress):
                 outcome.diverge(epoch, watch.why(0))
                 return
         record(epoch)
+        if checkpoints:
+            checkpoint.save(cfg, {"epoch": epoch, "model": model.state_dict(),
+                                  "optimizer": opt.state_dict(), "curves": outcome.curves,
+                                  "test_correct": outcome.test_correct, "data": splits.provenance,
+                                  "wall_time_s": outcome.wall_time_s + time.perf_counter() - started})
