@@ -66,3 +66,15 @@ def test_influence_tells_sensitivity_from_location_by_rules_fixed_in_advance():
     assert "on 2 of 2 problems for Adam" in text and "on 0 of 2 for SGD-momentum, 1 of them with one seed" in text
     assert text.endswith("So one learning rate serves Adam on more problems than SGD-momentum.")
     assert "Where its best lies" in answer.plain_answer(s, fixed)
+
+
+def test_the_cliff_above_the_default_names_the_steepest_problem_and_its_seeds():
+    from conftest import table
+    from lrsweep import analysis
+    rows = [("adam", 1e-3, s, 1, "ok", .73, .73) for s in range(3)] + [("adam", 3.16e-3, 0, 1, "ok", .49, .49)]
+    rows_q = [("adam", 1e-3, s, 1, "ok", .92, .92) for s in range(3)] + [("adam", 3.16e-3, 0, 1, "ok", .91, .91)]
+    final = analysis.final_epoch(pd.concat([table(rows, "cifar10_3c3d"), table(rows_q, "fmnist_2c2d")]))
+    text = answer.cliff_sentence(final)
+    assert text.startswith("Above the default the ground falls away fastest on CIFAR-10 (3c3d CNN)")
+    assert "49.00% (1 seed) against 73.00% at 0.001 (3 seeds), a drop of 24 points" in text
+    assert text.endswith("on the other problems that step cost at most 1.0 points.")

@@ -175,6 +175,30 @@ def scope(problems_: list[str], epochs: int | None = None) -> str:
             f"small networks without batch normalisation, on a CPU.")
 
 
+def cliff_sentence(final: pd.DataFrame, optimizer: str = "adam") -> str:
+    """Where one half-decade step above the default costs most (mean test accuracy over the
+    seeds each lr has, seed counts said): the asymmetry a practitioner raising the lr meets."""
+    spec = optim.get(optimizer)
+    up = next((lr for lr in study.GRID if lr > spec.default_lr), None)
+    rows = []
+    for problem, cell in final[final["optimizer"] == optimizer].groupby("problem"):
+        at = cell.groupby("lr")["test_acc"].agg(["mean", "count"])
+        if spec.default_lr in at.index and up in at.index:
+            rows.append((at.loc[spec.default_lr, "mean"] - at.loc[up, "mean"], problem, at))
+    if not rows:
+        return ""
+    drop, problem, at = max(rows, key=lambda r: r[0])
+    n_up, n_at = int(at.loc[up, "count"]), int(at.loc[spec.default_lr, "count"])
+    out = (f"Above the default the ground falls away fastest on {report.readable(problem)}: at "
+           f"{report.fmt_lr(up)}, half a decade up, test accuracy was {report.fmt_pct(at.loc[up, 'mean'])} "
+           f"({n_up} seed{'s' if n_up != 1 else ''}) against {report.fmt_pct(at.loc[spec.default_lr, 'mean'])} "
+           f"at {spec.default_lr:g} ({n_at} seed{'s' if n_at != 1 else ''}), a drop of {100 * drop:.0f} points")
+    others = [r[0] for r in rows if r[1] != problem]
+    if others:
+        out += f"; on the other problems that step cost at most {100 * max(0.0, max(others)):.1f} points"
+    return out + "."
+
+
 def todo_short(final: pd.DataFrame, summary: pd.DataFrame, optimizer: str = "adam") -> str:
     """What the intervals support doing, by the synthesis's rule (``synthesis.cheapest``)."""
     from .synthesis import cheapest
@@ -249,7 +273,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     fixed = analysis.fixed_lr_table(final)
     values.update(plain_answer=plain_answer(summary, fixed), answer_table=report.summary_table(summary),
                   verdict_short=verdict_short(summary), influence_short=influence_short(summary, fixed),
-                  todo_short=todo_short(final, summary),
+                  todo_short=todo_short(final, summary), cliff=cliff_sentence(final),
                   old_influence=basin_sentence(summary),
                   claims_table=claims.shown(claims.table(final, table, shares=shares, near=near), "chapters/"),
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
@@ -258,6 +282,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     return BOX, f"""## The answer in full
 
 {{glue:text}}`plain_answer`
+
+{{glue:text}}`cliff`
 
 Until the two kinds of influence were told apart, this page compared the basins alone and
 said: "{{glue:text}}`old_influence`" ([Method](chapters/method)).
