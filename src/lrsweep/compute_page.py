@@ -28,7 +28,7 @@ def chapter_of(cfg: dict) -> str:
     from . import optim, problems
     chapter = next((c for c, ps in study.CHAPTERS.items() if cfg["problem"] in ps), "none")
     spec = optim.OPTIMIZERS.get(cfg["optimizer"])
-    in_study = (cfg["optimizer"] in study.OPTIMIZERS and cfg["lr"] in study.GRID
+    in_study = (cfg["optimizer"] in study.OPTIMIZERS and cfg["lr"] in study.grid(cfg["problem"])
                 and "schedule" not in cfg and cfg["hparams"] == spec.defaults
                 and cfg["batch_size"] == problems.get(cfg["problem"]).batch_size)
     return chapter if in_study else "beyond"

@@ -140,6 +140,8 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
         **report.design_numbers(list(study.OPTIMIZERS), ["mnist", "fashion_mnist", "cifar10_jpeg"]),
         "grid": ", ".join(report.fmt_lr(lr) for lr in study.GRID),
         "n_grid": str(len(study.GRID)),
+        "grid_above": "; ".join(f"{p}: {', '.join(report.fmt_lr(x) for x in lrs)}"
+                                for p, lrs in study.GRID_ABOVE.items()),
         "grid_low": report.fmt_lr(min(study.GRID)), "grid_high": report.fmt_lr(max(study.GRID)),
         "stage2_top": str(study.STAGE2_TOP),
         "seeds_small": str(len(study.STAGE2_SEEDS["small"])),
