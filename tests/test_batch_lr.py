@@ -38,6 +38,7 @@ def test_keeping_one_lr_across_batch_sizes_loses_the_gap_to_the_best_there():
 
 def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, monkeypatch):
     monkeypatch.setattr(study, "GRID", (1e-4, 1e-3, 1e-2, 1e-1, 1.0))
+    monkeypatch.setattr(study, "GRID_ABOVE", {})
     monkeypatch.setitem(study.BUDGETS, "mnist_logreg", 2)
     monkeypatch.setitem(study.STAGE2_SEEDS, "small", (0,))
     monkeypatch.setattr(batch_lr, "WINDOW", 1.0)

@@ -8,6 +8,7 @@ from lrsweep.errors import UsageError
 @pytest.fixture
 def small_study(monkeypatch):
     monkeypatch.setattr(study, "GRID", (1e-3, 1e-2))
+    monkeypatch.setattr(study, "GRID_ABOVE", {})
     monkeypatch.setattr(study, "STAGE2_SEEDS", {"small": (0, 1), "conv": (0, 1)})
     monkeypatch.setattr(study, "STAGE2_TOP", 1)
     monkeypatch.setattr(study, "BUDGETS", {**study.BUDGETS, "mnist_logreg": 1})
