@@ -77,7 +77,7 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     # the first page answers from the same study: its plain answer, its overview figure
     intro_text = " ".join(html_mod.unescape(re.sub(r"<[^>]+>", "", intro)).replace("\u2019", "'").split())
     assert answer.plain_answer(analysis.summary(final), analysis.fixed_lr_table(final)) in intro_text
-    assert 'id="fig-overview"' in intro and "of 1 problem (mnist_logreg)" in intro_text
+    assert 'id="fig-overview"' in intro and "of 1 problem (MNIST (logistic regression))" in intro_text
     # a numbered, labelled, captioned figure with an embedded image
     assert 'id="fig-mnist-logreg-lr"' in page
     assert re.search(r"Fig(ure|\.) \d", page) and "triangles: runs that ended at chance" in " ".join(page.split())

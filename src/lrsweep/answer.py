@@ -20,7 +20,7 @@ def _names(items: list[str]) -> str:
 
 
 def _problems_phrase(n: int, total: int, names: list[str]) -> str:
-    return f"{n} of {total} problem{'s' if total != 1 else ''} ({_names(names)})"
+    return f"{n} of {total} problem{'s' if total != 1 else ''} ({_names([report.readable(p) for p in names])})"
 
 
 def by_verdict(summary: pd.DataFrame) -> dict[str, list[str]]:

@@ -16,6 +16,8 @@ KINDS = {"logreg": "logistic regression", "mlp": "MLP", "2c2d": "2c2d CNN", "3c3
 def readable(problem: str) -> str:
     """A problem as a reader names it: "Fashion-MNIST (2c2d CNN)"."""
     from . import data, problems
+    if problem not in problems.PROBLEMS:  # a problem of someone's own: its id is its name
+        return problem
     label = data.get(problems.get(problem).dataset).label.split(" (")[0]
     return f"{label} ({KINDS.get(problem.split('_', 1)[1], problem)})"
 
