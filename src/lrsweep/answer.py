@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import analysis, claims, data, optim, problems, report, study
+from . import analysis, claims, optim, problems, report, study
 
 # Two optimizers' median basin widths at most one grid step (half a decade) apart are "about
 # the same": basins are counted in grid steps, so one step is the least the grid resolves.
@@ -120,8 +120,10 @@ def influence_sentence(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: st
         return f", {n} of them with one seed and so no interval" if n else ""
     return (f"Near its best, {spec}'s learning rate is {near} {them}'s (the learning rates within "
             f"{tol} of the best span a median of {a['basin']:.1f} decades against {b['basin']:.1f}, "
-            f"half a decade being the grid's step). Where its best lies is another matter: one "
-            f"learning rate, chosen on the other problems, stayed within {tol} (its whole interval) "
+            f"half a decade being the grid's step). Where its best lies is another matter: its tuned "
+            f"learning rates span {a['spread']:.1f} decades across the problems against "
+            f"{b['spread']:.1f}, and one learning rate, chosen on the other problems, stayed within "
+            f"{tol} (its whole interval) "
             f"on {int(a['loto_within'])} of {int(a['n'])} problems for {spec}{untold(a)}, and on "
             f"{int(b['loto_within'])} of {int(b['n'])} for {them}{untold(b)}; it lost at most "
             f"{100 * a['loto_max']:.1f} and {100 * b['loto_max']:.1f} points. So one learning rate "
@@ -159,11 +161,11 @@ def influence_short(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str =
     if optimizer not in inf.index or other not in inf.index:
         return ""
     a, b = inf.loc[optimizer], inf.loc[other]
-    them = optim.get(other).label
+    spec, them = optim.get(optimizer).label, optim.get(other).label
     near = _sensitivity(a, b)
     return (f"Near its best, its learning rate is {near} {them}'s; one learning rate for all "
             f"problems stayed within {100 * analysis.DELTA:g} point on {int(a['loto_within'])} of "
-            f"{int(a['n'])} for Adam and on {int(b['loto_within'])} of {int(b['n'])} for {them}.")
+            f"{int(a['n'])} for {spec} and on {int(b['loto_within'])} of {int(b['n'])} for {them}.")
 
 
 def scope(problems_: list[str], epochs: int | None = None) -> str:

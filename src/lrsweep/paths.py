@@ -6,6 +6,8 @@ Environment variables override the defaults so the same code works on a laptop, 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -63,8 +65,6 @@ def cached_rows(path: str | Path, what: dict, compute) -> list[dict]:
     """``compute()`` (a list of JSON-able rows), read from the JSON at ``path`` when it was
     computed from exactly ``what`` (everything the rows depend on), else computed and
     written: slow, deterministic results (forests, simulations) a build need not redo."""
-    import hashlib
-    import json
     path = Path(path)
     key = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
     if path.is_file():
