@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from lrsweep import data, paths, train
+from lrsweep.engine import data, train
+from lrsweep.store import paths
 
 # Tests read datasets from the mirror (LRSWEEP_MIRROR or ../shared/data) and never write
 # into the project's data cache.

@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrsweep import alternatives, analysis, study
+from lrsweep.study import alternatives, lr_study
+from lrsweep.stats import analysis
 from conftest import table
 
 SEEDS = range(5)
@@ -29,7 +30,7 @@ def test_each_alternative_is_costed_and_paired_against_tuned_adam():
     assert rows.loc["grid: 3 points around 1e-3", "regret"] == pytest.approx(0.0)
     assert rows.loc["grid: 1e-4 and 1e-3", "cost_runs"] == 2
     assert rows.loc["LR range test", "regret"] == pytest.approx(0.005)
-    assert rows.loc["LR range test", "cost_runs"] == pytest.approx(1 + 0.5 / study.budget("mnist_logreg"))
+    assert rows.loc["LR range test", "cost_runs"] == pytest.approx(1 + 0.5 / lr_study.budget("mnist_logreg"))
     assert rows.loc["Prodigy at its default", "regret"] == pytest.approx(0.01)
     assert rows.loc["DoG at its default", "regret"] == pytest.approx(-0.02)
     assert rows.loc["DoG at its default", "hi"] < 0  # paired: the seeds' luck cancels
@@ -44,7 +45,7 @@ def test_each_alternative_is_costed_and_paired_against_tuned_adam():
 def test_cost_regret_figure_lists_each_alternative_once_cheapest_first():
     import matplotlib.pyplot as plt
 
-    from lrsweep import figures
+    from lrsweep.book import figures
     rows = pd.DataFrame([dict(problem=p, alternative=a, cost_runs=c, regret=r, lo=r - .005, hi=r + .005, n=5)
                          for p in ("p", "q") for a, c, r in (("grid", 3, .001), ("default", 1, .02), ("full", 12, 0.0))]
                         + [dict(problem="p", alternative="lr-free", cost_runs=1, regret=0, lo=-.01, hi=.01, n=5)])

@@ -5,7 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrsweep import analysis, records, report
+from lrsweep.stats import analysis
+from lrsweep.store import records
+from lrsweep.book import report
 
 from conftest import curve, table
 
@@ -266,7 +268,7 @@ def test_formatting():
 def test_figure_files_for_download_are_deterministic(tmp_path):
     import matplotlib.pyplot as plt
 
-    from lrsweep import figures
+    from lrsweep.book import figures
     rows = [(opt, lr, s, 1, "ok", 0.9 - abs(lr - 1e-3), 0.9 - abs(lr - 1e-3))
             for opt in ("adam", "sgd_momentum") for lr in (1e-4, 1e-3, 1e-2) for s in (0, 1)]
     saved = []
@@ -284,7 +286,7 @@ def test_figure_files_for_download_are_deterministic(tmp_path):
 def test_figures_mark_each_outcome_and_show_every_interval():
     import matplotlib.pyplot as plt
 
-    from lrsweep import figures
+    from lrsweep.book import figures
     rows = curve("adam", {1e-5: .12, 1e-3: .9, 1e-1: .5}, seeds=(0, 1))
     rows += [("adam", 1.0, s, 1, "diverged", 0.1, 0.1) for s in (0, 1)]
     rows += curve("sgd_momentum", {1e-5: .11, 1e-3: .85, 1e-1: .92, 1.0: .3}, seeds=(0, 1))

@@ -4,8 +4,8 @@ import math
 
 import pandas as pd
 import pytest
+from lrsweep.book import verdicts, wording
 
-from lrsweep import answer, chapter
 
 
 def summary(rows):
@@ -17,7 +17,7 @@ def test_plain_answer_counts_each_verdict_and_names_its_problems():
     s = summary([("a", "adam", "default is enough", 1.0), ("b", "adam", "tune the lr", 1.0),
                  ("c", "adam", "default is enough", 1.5), ("d", "adam", "undecided", 0.5)]
                 + [(p, "sgd_momentum", "tune the lr", 1.0) for p in "abcd"])
-    text = answer.plain_answer(s)
+    text = verdicts.plain_answer(s)
     assert text.startswith("On 2 of 4 problems (a and c), keeping Adam's learning rate at its default 0.001")
     assert "on 1 of 4 problems (b), tuning it gained more than 1 point" in text
     assert "on 1 of 4 problems (d), the seeds cannot tell" in text
@@ -29,22 +29,22 @@ def test_plain_answer_counts_each_verdict_and_names_its_problems():
 
 def test_plain_answer_compares_basins_only_beyond_one_grid_step():
     wide = summary([("a", "adam", "tune the lr", 2.0), ("a", "sgd_momentum", "tune the lr", 1.5)])
-    assert "about as influential" in answer.plain_answer(wide)  # 0.5 decades apart: not less
+    assert "about as influential" in verdicts.plain_answer(wide)  # 0.5 decades apart: not less
     wider = summary([("a", "adam", "tune the lr", 2.5), ("a", "sgd_momentum", "tune the lr", 1.5)])
-    assert "less influential than" in answer.plain_answer(wider)
+    assert "less influential than" in verdicts.plain_answer(wider)
     narrower = summary([("a", "adam", "tune the lr", 0.5), ("a", "sgd_momentum", "tune the lr", 1.5)])
-    assert "more influential than" in answer.plain_answer(narrower)
-    assert "Still running" not in answer.pending_note({})
+    assert "more influential than" in verdicts.plain_answer(narrower)
+    assert "Still running" not in verdicts.pending_note({})
 
 
 def test_plain_answer_without_results_says_so():
-    assert "No problem of this study has all its runs" in answer.plain_answer(
+    assert "No problem of this study has all its runs" in verdicts.plain_answer(
         pd.DataFrame(columns=["optimizer"]))
 
 
 def test_design_sentence_names_each_seed_count():
-    assert chapter.design(["mnist_logreg"], [0, 1]).endswith("get 2 seeds")
-    text = chapter.design(["fmnist_mlp", "fmnist_2c2d"], None)
+    assert wording.design_phrase(["mnist_logreg"], [0, 1]).endswith("get 2 seeds")
+    text = wording.design_phrase(["fmnist_mlp", "fmnist_2c2d"], None)
     assert text.endswith("get 5 (fmnist_mlp) or 3 (fmnist_2c2d) seeds")
 
 
@@ -58,23 +58,23 @@ def test_influence_tells_sensitivity_from_location_by_rules_fixed_in_advance():
                           for o, p, r, hi in (("adam", "a", 0.0, 0.004), ("adam", "b", 0.001, 0.006),
                                               ("sgd_momentum", "a", 0.02, 0.03),
                                               ("sgd_momentum", "b", 0.01, float("nan")))])
-    inf = answer.influence(s, fixed)
+    inf = verdicts.influence(s, fixed)
     assert inf.loc["sgd_momentum", "spread"] == pytest.approx(math.log10(3))
     assert inf.loc["adam", "loto_within"] == 2 and inf.loc["sgd_momentum", "loto_untold"] == 1
-    text = answer.influence_sentence(s, fixed)
+    text = verdicts.influence_sentence(s, fixed)
     assert "about as sensitive as SGD-momentum's" in text
     assert "on 2 of 2 problems for Adam" in text and "on 0 of 2 for SGD-momentum, 1 of them with one seed" in text
     assert text.endswith("So one learning rate serves Adam on more problems than SGD-momentum.")
-    assert "Where its best lies" in answer.plain_answer(s, fixed)
+    assert "Where its best lies" in verdicts.plain_answer(s, fixed)
 
 
 def test_the_cliff_above_the_default_names_the_steepest_problem_and_its_seeds():
     from conftest import table
-    from lrsweep import analysis
+    from lrsweep.stats import analysis
     rows = [("adam", 1e-3, s, 1, "ok", .73, .73) for s in range(3)] + [("adam", 3.16e-3, 0, 1, "ok", .49, .49)]
     rows_q = [("adam", 1e-3, s, 1, "ok", .92, .92) for s in range(3)] + [("adam", 3.16e-3, 0, 1, "ok", .91, .91)]
     final = analysis.final_epoch(pd.concat([table(rows, "cifar10_3c3d"), table(rows_q, "fmnist_2c2d")]))
-    text = answer.cliff_sentence(final)
+    text = verdicts.cliff_sentence(final)
     assert text.startswith("Above the default the ground falls away fastest on CIFAR-10 (3c3d CNN)")
     assert "49.00% (1 seed) against 73.00% at 0.001 (3 seeds), a drop of 24 points" in text
     assert text.endswith("on the other problems that step cost at most 1.0 points.")

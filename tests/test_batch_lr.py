@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrsweep import batch_lr, study
+from lrsweep.study import batch_lr, lr_study
 from lrsweep.errors import UsageError
 from conftest import curve, table
+from lrsweep.book import beyond_summary
 
 
 def at_batch(batch, accs, optimizer="adam"):
@@ -37,21 +38,21 @@ def test_keeping_one_lr_across_batch_sizes_loses_the_gap_to_the_best_there():
 
 
 def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, monkeypatch):
-    monkeypatch.setattr(study, "GRID", (1e-4, 1e-3, 1e-2, 1e-1, 1.0))
-    monkeypatch.setattr(study, "GRID_ABOVE", {})
-    monkeypatch.setitem(study.BUDGETS, "mnist_logreg", 2)
-    monkeypatch.setitem(study.STAGE2_SEEDS, "small", (0,))
+    monkeypatch.setattr(lr_study, "GRID", (1e-4, 1e-3, 1e-2, 1e-1, 1.0))
+    monkeypatch.setattr(lr_study, "GRID_ABOVE", {})
+    monkeypatch.setitem(lr_study.BUDGETS, "mnist_logreg", 2)
+    monkeypatch.setitem(lr_study.STAGE2_SEEDS, "small", (0,))
     monkeypatch.setattr(batch_lr, "WINDOW", 1.0)
-    table = study.run("mnist_logreg", tmp_path, optimizers=["adam"], executor="inprocess", quiet=True)
+    table = lr_study.run("mnist_logreg", tmp_path, optimizers=["adam"], executor="inprocess", quiet=True)
     tuned = batch_lr.analysis.tuned_lr(batch_lr.analysis.final_epoch(table, 1))  # read at 1 epoch
     got = batch_lr.lrs("mnist_logreg", "adam", 1, tmp_path)
-    assert got == [lr for lr in study.GRID if abs(math.log10(lr / tuned)) <= 1.0 + 0.01]
+    assert got == [lr for lr in lr_study.GRID if abs(math.log10(lr / tuned)) <= 1.0 + 0.01]
     assert tuned in got and len(got) in (2, 3)
 
     # the chapter's section: pending until the sweep is stored, then the best lr per batch size
-    from lrsweep import beyond_page
+    from lrsweep.book import beyond_page
     monkeypatch.setattr(batch_lr, "PUBLISHED", {"mnist_logreg": (1, (64, 128))})
-    monkeypatch.setattr(study, "OPTIMIZERS", ("adam",))
+    monkeypatch.setattr(lr_study, "OPTIMIZERS", ("adam",))
     text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
     n = len(got)
     assert values["batch_pending"] == f"Still running, so not shown yet: mnist_logreg ({n} of {2 * n} runs)."
@@ -64,7 +65,7 @@ def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, 
     assert "at batch size 64 and" in values["batch_sentence"] and "over 2 batch sizes" in values["batch_sentence"]
     assert f"Adam at {tuned:g} (its tuned learning rate at batch size 128) loses " in values["kept_sentence"]
     assert " at 64, " in values["kept_sentence"] and values["kept_sentence"].endswith(" at 128.")
-    caveat = beyond_page.batch_caveat(tmp_path)
+    caveat = beyond_summary.batch_caveat(tmp_path)
     assert "on mnist_logreg, its best learning rate moved" in caveat and f"keeping {tuned:g} lost" in caveat
 
 
@@ -77,8 +78,8 @@ def test_only_published_problems_have_a_batch_sweep(capsys):
 
 
 def test_a_store_without_the_study_shows_the_sweep_as_waiting_for_it(tmp_path):
-    from lrsweep import beyond_page
+    from lrsweep.book import beyond_page
     text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
     assert values["batch_pending"] == ("Still running, so not shown yet: "
                                        + "; ".join(f"{p} (its study first)" for p in batch_lr.PUBLISHED) + ".")
-    assert beyond_page.batch_caveat(tmp_path) == ""
+    assert beyond_summary.batch_caveat(tmp_path) == ""

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from lrsweep import batched, data, train
-from lrsweep.sweep import SweepSpec
+from lrsweep.engine import batched, data, train
+from lrsweep.engine.sweep import SweepSpec
 
 from conftest import small_splits
 
@@ -111,7 +111,7 @@ def test_gpu_groups_are_sized_to_the_free_memory():
 
 def test_sweep_plan_on_a_gpu_batches_everything_in_memory_sized_shares(monkeypatch):
     """The GPU plan, without a GPU: every run batched, no share larger than memory allows."""
-    from lrsweep import executors
+    from lrsweep.engine import executors
     cfgs = SweepSpec(["fmnist_2c2d"], ["adam", "sgd_momentum"], [1e-4, 1e-3, 1e-2, 1e-1],
                      [0, 1, 2], 1).configs()
     gpu, free = torch.device("cuda"), 3 * 10**9
@@ -127,7 +127,7 @@ def test_sweep_plan_on_a_gpu_batches_everything_in_memory_sized_shares(monkeypat
 
 
 def test_problem_profile_counts_activations():
-    from lrsweep import problems
+    from lrsweep.engine import problems
     logreg = problems.get("mnist_logreg")
     # flatten (784) + linear (10)
     assert problems.activation_elements(logreg) == 784 + 10

@@ -1,17 +1,19 @@
 """The alternatives' runs: each on the study's seeds and budget, trained once, then only read."""
 import pytest
 
-from lrsweep import beyond, range_test, study
+from lrsweep.study import beyond, lr_study
+from lrsweep.engine import range_test
 from lrsweep.errors import UsageError
+from lrsweep.book import beyond_summary
 
 
 @pytest.fixture
 def small_study(monkeypatch):
-    monkeypatch.setattr(study, "GRID", (1e-3, 1e-2))
-    monkeypatch.setattr(study, "GRID_ABOVE", {})
-    monkeypatch.setattr(study, "STAGE2_SEEDS", {"small": (0, 1), "conv": (0, 1)})
-    monkeypatch.setattr(study, "STAGE2_TOP", 1)
-    monkeypatch.setattr(study, "BUDGETS", {**study.BUDGETS, "mnist_logreg": 1})
+    monkeypatch.setattr(lr_study, "GRID", (1e-3, 1e-2))
+    monkeypatch.setattr(lr_study, "GRID_ABOVE", {})
+    monkeypatch.setattr(lr_study, "STAGE2_SEEDS", {"small": (0, 1), "conv": (0, 1)})
+    monkeypatch.setattr(lr_study, "STAGE2_TOP", 1)
+    monkeypatch.setattr(lr_study, "BUDGETS", {**lr_study.BUDGETS, "mnist_logreg": 1})
     monkeypatch.setattr(range_test, "STEPS", 20)
 
 
@@ -38,9 +40,9 @@ def test_every_alternative_runs_on_the_studys_seeds_and_budget(tmp_path, small_d
 
 def test_the_chapter_shows_a_problem_once_its_study_and_alternatives_are_stored(
         tmp_path, small_data, small_study):
-    from lrsweep import beyond_page
+    from lrsweep.book import beyond_page
     runs, ranges, figs = tmp_path / "runs", tmp_path / "range", tmp_path / "figs"
-    study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
+    lr_study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
     # with the study alone: only what the study itself gives, and the alternatives pending
     text, values = beyond_page.run(["mnist_logreg"], runs, figs, ranges, train_missing=False)
     assert values["n_ready"] == "1" and "mnist_logreg (0 of" in values["pending_note"]
@@ -72,20 +74,20 @@ def test_the_published_plan_runs_only_its_kinds_and_refuses_other_problems(
 
 def test_problems_without_alternatives_show_the_studys_and_what_the_rest_would_cost(
         tmp_path, small_data, small_study, monkeypatch):
-    from lrsweep import beyond_page
+    from lrsweep.book import beyond_page
     monkeypatch.delitem(beyond.PUBLISHED, "mnist_logreg")
-    monkeypatch.setattr(study, "PROBLEMS", ("mnist_logreg",))
+    monkeypatch.setattr(lr_study, "PROBLEMS", ("mnist_logreg",))
     runs = tmp_path / "runs"
-    study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
-    table, running = beyond_page.rows(["mnist_logreg"], runs, tmp_path / "range", train_missing=False)
+    lr_study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
+    table, running = beyond_summary.rows(["mnist_logreg"], runs, tmp_path / "range", train_missing=False)
     assert not running and set(table["problem"]) == {"mnist_logreg"}
     assert "Adam at 0.001" in set(table["alternative"]) and "LR range test" not in set(table["alternative"])
     # the estimate: one run per lr-free optimizer and the range test's pick, per stage-2 seed
-    from lrsweep import records
-    from lrsweep.compute_page import study_run_hours
+    from lrsweep.store import records
+    from lrsweep.book.costs import study_run_hours
     hours = study_run_hours(runs)["mnist_logreg"]
     walls = [r["wall_time_s"] for r in records.load_all(runs) if r["status"] == "ok"]
     assert hours == pytest.approx(sum(walls) / len(walls) / 3600)
-    expected = (len(beyond.AT_DEFAULT) + 1) * len(study.stage2_seeds_of("mnist_logreg")) * hours
+    expected = (len(beyond.AT_DEFAULT) + 1) * len(lr_study.stage2_seeds_of("mnist_logreg")) * hours
     assert f"mnist_logreg about {expected:.1f} hours" in beyond_page.unmeasured_cost(runs)
     assert "mnist_logreg, none (only those read from the study" in beyond_page.measured_sentence()

@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrsweep import analysis, answer, paths, provenance, records, report
+from lrsweep.stats import analysis
+from lrsweep.book import report
+from lrsweep.store import paths, records
+from lrsweep.engine import provenance
+from lrsweep.book import verdicts
 
 pytestmark = pytest.mark.slow
 TINY = {"problems": ["mnist_logreg"], "optimizers": ["adam", "sgd_momentum"],
@@ -76,7 +80,7 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert numbers["adam_regret"] in intro
     # the first page answers from the same study: its plain answer, its overview figure
     intro_text = " ".join(html_mod.unescape(re.sub(r"<[^>]+>", "", intro)).replace("\u2019", "'").split())
-    assert answer.plain_answer(analysis.summary(final), analysis.fixed_lr_table(final)) in intro_text
+    assert verdicts.plain_answer(analysis.summary(final), analysis.fixed_lr_table(final)) in intro_text
     assert 'id="fig-overview"' in intro and "of 1 problem (MNIST (logistic regression))" in intro_text
     # a numbered, labelled, captioned figure with an embedded image
     assert 'id="fig-mnist-logreg-lr"' in page

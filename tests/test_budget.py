@@ -5,8 +5,10 @@ import gzip
 
 import pytest
 
-from lrsweep import analysis, budget, deepobs, paths, records
-from lrsweep.sweep import SweepSpec, run_sweep
+from lrsweep.stats import analysis, deepobs
+from lrsweep.study import budget
+from lrsweep.store import paths, records
+from lrsweep.engine.sweep import SweepSpec, run_sweep
 
 from conftest import table
 

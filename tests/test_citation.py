@@ -1,5 +1,6 @@
-from lrsweep import citation, paths, records
-from lrsweep.sweep import SweepSpec
+from lrsweep.book import citation
+from lrsweep.store import paths, records
+from lrsweep.engine.sweep import SweepSpec
 
 
 def test_citation_cff_is_complete():
@@ -36,8 +37,8 @@ def test_build_provenance_counts_commits_and_lists_datasets(tmp_path):
 def test_every_run_as_one_csv_for_readers(tmp_path, small_data):
     import pandas as pd
 
-    from lrsweep import records
-    from lrsweep.sweep import run_sweep
+    from lrsweep.store import records
+    from lrsweep.engine.sweep import run_sweep
     runs = tmp_path / "runs"
     table = run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2], [0], 1), runs, quiet=True)
     first = citation.write_runs_csv(tmp_path / "a", runs)

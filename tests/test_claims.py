@@ -2,7 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from lrsweep import analysis, claims
+from lrsweep.stats import analysis
+from lrsweep.book import claims
 from conftest import curve, table
 
 SEEDS = range(5)
@@ -74,7 +75,7 @@ def test_claims_table_has_a_row_per_claim_with_its_evidence():
 
 def shares(problem, optimizer, lead, betas=None):
     """Importance rows as importance.bootstrap gives them: (share, lo, hi) per term."""
-    from lrsweep.importance import BETAS, LR_LEAD
+    from lrsweep.study.importance import BETAS, LR_LEAD
     terms = {LR_LEAD: lead, **({BETAS: betas} if betas else {})}
     return pd.DataFrame([dict(term=k, share=v[0], lo=v[1], hi=v[2], n_runs=128, problem=problem,
                               optimizer=optimizer) for k, v in terms.items()])

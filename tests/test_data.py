@@ -7,14 +7,15 @@ import tarfile
 import numpy as np
 import pytest
 
-from lrsweep import data
+from lrsweep.engine import data
+from lrsweep.store import datasets
 from lrsweep.errors import UsageError
 
 
 @pytest.fixture
 def local_mnist(tmp_path, monkeypatch):
     """A private copy of the MNIST files as LRSWEEP_DATA, with no mirror behind it."""
-    src = data.verify("mnist").directory
+    src = datasets.verify("mnist").directory
     dst = tmp_path / "mnist"
     shutil.copytree(src, dst)
     monkeypatch.setenv("LRSWEEP_DATA", str(tmp_path))
@@ -23,12 +24,12 @@ def local_mnist(tmp_path, monkeypatch):
 
 
 def test_mirror_verifies():
-    loc = data.verify("mnist")
+    loc = datasets.verify("mnist")
     assert loc.ok and loc.source in ("mirror", "data dir")
 
 
 def test_local_copy_verifies_and_is_preferred(local_mnist):
-    loc = data.verify("mnist")
+    loc = datasets.verify("mnist")
     assert loc.ok and loc.source == "data dir" and loc.directory == local_mnist
 
 
@@ -37,7 +38,7 @@ def test_regzipped_file_still_verifies(local_mnist):
     f = local_mnist / "t10k-labels-idx1-ubyte.gz"
     raw = gzip.decompress(f.read_bytes())
     f.write_bytes(gzip.compress(raw, compresslevel=1, mtime=0))
-    assert data.verify("mnist").ok
+    assert datasets.verify("mnist").ok
 
 
 def test_corrupted_file_is_named_with_both_checksums(local_mnist):
@@ -45,32 +46,32 @@ def test_corrupted_file_is_named_with_both_checksums(local_mnist):
     raw = bytearray(gzip.decompress(f.read_bytes()))
     raw[100] ^= 0xFF
     f.write_bytes(gzip.compress(bytes(raw)))
-    loc = data.verify("mnist")
+    loc = datasets.verify("mnist")
     assert not loc.ok
     [problem] = loc.errors
-    expected = next(x.digest for x in data.DATASETS["mnist"].files if x.name == f.name)
-    actual = data.checksum(f, data.DataFile(f.name, expected))
+    expected = next(x.digest for x in datasets.DATASETS["mnist"].files if x.name == f.name)
+    actual = datasets.checksum(f, datasets.DataFile(f.name, expected))
     assert str(f) in problem and expected in problem and actual in problem and actual != expected
     with pytest.raises(UsageError, match="checksum mismatch"):
-        data.require("mnist")
+        datasets.require("mnist")
 
 
 def test_missing_file_is_reported(local_mnist, monkeypatch):
     (local_mnist / "train-labels-idx1-ubyte.gz").unlink()
-    monkeypatch.setattr(data.urllib.request, "urlopen", _offline)
-    loc = data.verify("mnist")
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", _offline)
+    loc = datasets.verify("mnist")
     assert loc.source == "missing" and "train-labels-idx1-ubyte.gz" in loc.errors[0]
     with pytest.raises(UsageError, match="cannot download"):
-        data.require("mnist")
+        datasets.require("mnist")
 
 
 def _offline(*args, **kwargs):
-    raise data.urllib.error.URLError("network unreachable")
+    raise datasets.urllib.error.URLError("network unreachable")
 
 
 def test_unknown_dataset():
     with pytest.raises(UsageError, match="allowed: mnist, fashion_mnist"):
-        data.get("imagenet")
+        datasets.get("imagenet")
 
 
 def test_idx_reader_matches_header():
@@ -82,8 +83,8 @@ def test_idx_reader_matches_header():
 
 
 def test_validation_split_is_deterministic_and_disjoint():
-    a = data.validation_indices(60_000, 10_000)
-    b = data.validation_indices(60_000, 10_000)
+    a = datasets.validation_indices(60_000, 10_000)
+    b = datasets.validation_indices(60_000, 10_000)
     assert np.array_equal(a, b) and len(np.unique(a)) == 10_000
     assert a.min() >= 0 and a.max() < 60_000
     # spread over the whole training set, not a block at one end
@@ -109,7 +110,7 @@ def _cifar_archive(path, payload=None):
 
 def test_cifar_python_reader_accepts_numpy_batches(tmp_path):
     _cifar_archive(tmp_path / "cifar-10-python.tar.gz")
-    xtr, ytr, xte, yte = data._read_cifar_python(tmp_path)
+    xtr, ytr, xte, yte = datasets._read_cifar_python(tmp_path)
     assert xtr.shape == (20, 3, 32, 32) and xte.shape == (4, 3, 32, 32)
     assert ytr.tolist()[:4] == [0, 1, 2, 3]
 
@@ -122,12 +123,12 @@ class _Evil:
 def test_cifar_python_reader_refuses_arbitrary_objects(tmp_path, capsys):
     _cifar_archive(tmp_path / "cifar-10-python.tar.gz", payload={b"data": _Evil(), b"labels": []})
     with pytest.raises(UsageError, match=r"refusing to unpickle (__builtin__|builtins)\.print"):
-        data._read_cifar_python(tmp_path)
+        datasets._read_cifar_python(tmp_path)
     assert "pwned" not in capsys.readouterr().out
 
 
 def test_deepobs_baselines_verify_and_give_the_best_lr_per_epoch(tmp_path, monkeypatch):
-    from lrsweep import deepobs
+    from lrsweep.stats import deepobs
     curves = deepobs.load()
     assert set(curves["optimizer"]) == {"adam", "momentum_0.99", "sgd"}
     best = deepobs.best_lr_by_epoch(curves).set_index(["problem", "optimizer", "epoch"])
@@ -152,7 +153,7 @@ def test_deepobs_baselines_verify_and_give_the_best_lr_per_epoch(tmp_path, monke
 def test_our_curves_meet_deepobs_at_the_lrs_both_grids_have():
     import pandas as pd
 
-    from lrsweep import deepobs
+    from lrsweep.stats import deepobs
     theirs = pd.DataFrame([dict(problem="p", optimizer="adam", lr=lr, seed=s, epoch=e, test_acc=0.5 + e / 10)
                            for lr in (1e-4, 1.584893192461114e-4, 1e-3) for s in (42, 43) for e in (0, 1, 2)])
     ours = pd.DataFrame([dict(problem="p", optimizer="adam", lr=lr, seed=s, epoch=e, status=st,

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrsweep import design, importance
+from lrsweep.study import design, importance
 from lrsweep.errors import UsageError
+from lrsweep.book import beyond_page, beyond_summary
 
 
 def test_sobol_points_fill_the_box_in_the_design_scales():
@@ -125,7 +126,7 @@ def test_stored_importance_is_reused_only_for_the_same_runs(tmp_path, monkeypatc
 
 
 def test_the_designs_section_shows_stored_designs_and_the_progress_of_others(tmp_path, small_data, monkeypatch):
-    from lrsweep import beyond_page, paths
+    from lrsweep.store import paths
     monkeypatch.setattr(importance, "BOOTSTRAP", 2)
     monkeypatch.setattr(design, "PUBLISHED", {("mnist_logreg", "adam"): (8, 1),
                                               ("mnist_logreg", "sgd_momentum"): (4, 1)})
@@ -168,6 +169,5 @@ def test_the_near_analysis_keys_its_cache_by_the_box_and_says_when_too_few_runs(
     rows = importance.of_designs(tuned={("p", "adam"): 1e-3})[2]
     assert len(rows) == 1 and rows["term"].isna().all() and rows["n_runs"].iloc[0] == len(window)
     assert rows["sd"].iloc[0] == pytest.approx(window["valid_acc"].std())
-    from lrsweep import beyond_page
-    assert f"fewer than the {importance.MIN_NEAR}" in beyond_page.near_sentence(rows)
+    assert f"fewer than the {importance.MIN_NEAR}" in beyond_summary.near_sentence(rows)
     assert importance.of_designs(tuned={})[2] is None  # no tuned lr: nothing to centre on

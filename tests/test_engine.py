@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from lrsweep import executors, records
-from lrsweep.sweep import SweepSpec, run_sweep
+from lrsweep.engine import executors
+from lrsweep.store import records
+from lrsweep.engine.sweep import SweepSpec, run_sweep
 
 LRS = ["1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2"]
 ARGS = ["--problem", "mnist_logreg", "--optimizer", "adam", "--lr", *LRS, "--epochs", "2",
@@ -102,7 +103,7 @@ def test_a_failing_worker_keeps_the_runs_already_training():
 
 DRIVER = """
 import os, sys, time
-from lrsweep import executors
+from lrsweep.engine import executors
 
 def slow(cfgs, epochs, threads):
     print(os.getpid(), flush=True)
@@ -141,7 +142,7 @@ def test_workers_end_when_their_driver_is_killed(tmp_path):
 
 
 def test_batched_groups_split_per_worker_and_record_members(tmp_path):
-    from lrsweep import batched, sweep, train
+    from lrsweep.engine import batched, sweep, train
     spec = SweepSpec(["mnist_logreg", "mnist_mlp"], ["adam", "prodigy"], [1e-3, 1e-2, 1e-1], [0, 1], 1)
     cpu = train.default_device()
     work = executors.tasks(spec.configs(), "auto", 2, cpu)

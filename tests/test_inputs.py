@@ -8,7 +8,7 @@ import pytest
 
 from lrsweep import UsageError
 from lrsweep.cli import main
-from lrsweep.sweep import SweepSpec
+from lrsweep.engine.sweep import SweepSpec
 
 GOOD = ["--problem", "mnist_logreg", "--optimizer", "adam", "--lr", "0.001", "--epochs", "1"]
 
@@ -120,7 +120,7 @@ def test_book_refuses_bad_parameter_files(cli, tmp_path, params, message):
 
 
 def test_unreachable_dask_scheduler_is_a_clean_error(cli, tmp_path, monkeypatch):
-    from lrsweep import executors
+    from lrsweep.engine import executors
     monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT_S", 1)
     r = cli("sweep", *GOOD, "--scheduler", "tcp://127.0.0.1:9", "--results", str(tmp_path / "runs"),
             "--quiet")

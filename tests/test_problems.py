@@ -4,8 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lrsweep import augment, optim, problems, train
-from lrsweep.sweep import SweepSpec
+from lrsweep.engine import augment, optimizers, problems, train
+from lrsweep.store import optim
+from lrsweep.engine.sweep import SweepSpec
 
 # Parameter counts published with DeepOBS (Schneider et al. 2019), an independent reference.
 DEEPOBS_PARAMS = {"logreg": 7_850, "mlp": 1_336_610, "2c2d": 3_274_634, "3c3d": 895_210}
@@ -21,7 +22,7 @@ def test_problem_builds_and_trains_one_step(name):
     y = torch.arange(8) % 10
     logits = model(p.prepare(x, g))
     assert logits.shape == (8, 10)
-    opt = optim.build("sgd", model.parameters(), 0.01, {})
+    opt = optimizers.build("sgd", model.parameters(), 0.01, {})
     before = [q.detach().clone() for q in model.parameters()]
     (F.cross_entropy(logits, y) + p.regularizer(model)).backward()
     opt.step()
@@ -87,19 +88,19 @@ def test_every_optimizer_trains_at_its_default_lr(name, small_data):
 
 def test_hyperparameters_reach_the_optimizer():
     model = torch.nn.Linear(2, 2)
-    opt = optim.build("adam", model.parameters(), 0.1, {"beta2": 0.99, "eps": 1e-6})
+    opt = optimizers.build("adam", model.parameters(), 0.1, {"beta2": 0.99, "eps": 1e-6})
     assert opt.param_groups[0]["betas"] == (0.9, 0.99) and opt.param_groups[0]["eps"] == 1e-6
-    opt = optim.build("sgd_momentum", model.parameters(), 0.1, {})
+    opt = optimizers.build("sgd_momentum", model.parameters(), 0.1, {})
     assert opt.param_groups[0]["momentum"] == 0.9
-    assert optim.build("amsgrad", model.parameters(), 0.1, {}).param_groups[0]["amsgrad"] is True
-    assert optim.build("adam", model.parameters(), 0.1, {}).param_groups[0]["amsgrad"] is False
+    assert optimizers.build("amsgrad", model.parameters(), 0.1, {}).param_groups[0]["amsgrad"] is True
+    assert optimizers.build("adam", model.parameters(), 0.1, {}).param_groups[0]["amsgrad"] is False
 
 
 @pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
 def test_default_lr_is_the_librarys_own(name):
     """'Not tuning' means the lr the optimizer's library picks when none is given."""
     model = torch.nn.Linear(2, 2)
-    built = optim.build(name, model.parameters(), 0.5, {})
+    built = optimizers.build(name, model.parameters(), 0.5, {})
     library_default = inspect.signature(type(built)).parameters["lr"].default
     assert optim.get(name).default_lr == library_default
 

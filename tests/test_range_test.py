@@ -3,7 +3,7 @@ short test on the engine."""
 import numpy as np
 import pytest
 
-from lrsweep import range_test
+from lrsweep.engine import range_test
 
 
 def test_pick_is_a_tenth_of_the_lr_at_the_smoothed_minimum():

@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from lrsweep import executors, paths, provenance, records
-from lrsweep.config import RunConfig
+from lrsweep.engine import executors, provenance
+from lrsweep.store import paths, records
+from lrsweep.store.config import RunConfig
 
 # Another machine (other kernels, FMA, AVX-512 or not) rounds differently. Measured on one
 # machine, retraining this record with 2 threads instead of 1 (another reduction order)

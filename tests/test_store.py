@@ -2,10 +2,11 @@ import json
 
 import pytest
 
-from lrsweep import executors, records
-from lrsweep.config import RunConfig
+from lrsweep.engine import executors
+from lrsweep.store import records
+from lrsweep.store.config import RunConfig
 from lrsweep.errors import UsageError
-from lrsweep.sweep import SweepSpec, run_sweep
+from lrsweep.engine.sweep import SweepSpec, run_sweep
 
 SPEC = dict(problems=["mnist_logreg"], optimizers=["adam", "sgd_momentum"], lrs=[1e-3, 1e-1],
             seeds=[0], epochs=1)
@@ -110,7 +111,8 @@ def test_a_damaged_record_is_an_error_that_names_the_file(tmp_path, small_data, 
 
 
 def test_provenance_names_the_commit_of_this_checkout_or_of_a_copy(tmp_path, monkeypatch):
-    from lrsweep import paths, provenance
+    from lrsweep.store import paths
+    from lrsweep.engine import provenance
     here = provenance.git_state()
     assert len(here["commit"]) == 40 and isinstance(here["src_dirty"], bool)
     # a copy without .git (a cluster node, a rented GPU): unknown unless told
@@ -137,21 +139,22 @@ def test_reading_only_refuses_to_train_what_is_missing(tmp_path, small_data, cou
 
 
 def test_the_published_book_never_trains_and_a_variant_may():
-    from lrsweep import book, paths
+    from lrsweep.book import build
+    from lrsweep.store import paths
     mnist = paths.ROOT / "chapters" / "mnist.ipynb"
-    published = book.book_parameters(mnist, paths.ROOT / "fig", variant=False)
+    published = build.book_parameters(mnist, paths.ROOT / "fig", variant=False)
     assert published == {"figures_dir": str(paths.ROOT / "fig"), "train_missing": False}
-    assert book.book_parameters(mnist, paths.ROOT / "fig", variant=True)["train_missing"] is True
+    assert build.book_parameters(mnist, paths.ROOT / "fig", variant=True)["train_missing"] is True
 
 
 def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_data, monkeypatch):
     """Stage 1: the grid with one seed; stage 2: more seeds at the library default and at
     the best lrs by stage-1 validation accuracy."""
-    from lrsweep import study
-    monkeypatch.setattr(study, "STAGE2_TOP", 1)
+    from lrsweep.study import lr_study
+    monkeypatch.setattr(lr_study, "STAGE2_TOP", 1)
     design = dict(optimizers=["adam"], lrs=[1e-4, 1e-3, 1e-2, 10.0], epochs=1)
-    assert study.progress("mnist_logreg", tmp_path, **design) == (1, 0, 4)
-    table = study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True, **design)
+    assert lr_study.progress("mnist_logreg", tmp_path, **design) == (1, 0, 4)
+    table = lr_study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True, **design)
     final = table[table.epoch == 1]
     seeds = final.groupby("lr")["seed"].nunique().to_dict()
     best = final[final.seed == 0].set_index("lr")["valid_acc"].idxmax()
@@ -159,15 +162,15 @@ def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_da
     assert sum(n == 5 for n in seeds.values()) == len({1e-3, best})
     assert all(n == 1 for lr, n in seeds.items() if lr not in (1e-3, best))
     with pytest.raises(UsageError, match="not in the published study"):
-        study.budget("cifar10_3c3d_official")
+        lr_study.budget("cifar10_3c3d_official")
     n = table["run_id"].nunique()  # 4 + 4 more seeds at each of 1e-3 and best (if another)
-    assert n == 4 + 4 * len({1e-3, best}) and study.progress("mnist_logreg", tmp_path, **design).complete
+    assert n == 4 + 4 * len({1e-3, best}) and lr_study.progress("mnist_logreg", tmp_path, **design).complete
 
     # the published book reads a study still running as progress, and trains nothing
     stage2_run = final[(final.seed == 3) & (final.lr == 1e-3)]["run_id"].iloc[0]
     (tmp_path / "mnist_logreg" / f"{stage2_run}.json").unlink()
-    assert study.progress("mnist_logreg", tmp_path, **design) == (2, n - 1, n)
-    stored, running = study.stored(["mnist_logreg"], tmp_path, train_missing=False, **design)
+    assert lr_study.progress("mnist_logreg", tmp_path, **design) == (2, n - 1, n)
+    stored, running = lr_study.stored(["mnist_logreg"], tmp_path, train_missing=False, **design)
     assert stored is None and running == {"mnist_logreg": (2, n - 1, n)}
     assert len(list(tmp_path.glob("mnist_logreg/*.json"))) == n - 1
 
@@ -176,7 +179,7 @@ def test_writers_racing_on_one_file_both_finish_and_leave_it_whole(tmp_path):
     # two workers decoding the same dataset at once: both inside the write before either moves it
     import threading
 
-    from lrsweep.paths import atomic_file
+    from lrsweep.store.paths import atomic_file
     target, both_open, errors = tmp_path / "cache" / "decoded.npz", threading.Barrier(2), []
 
     def write(byte):

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrsweep import analysis, deepobs_page, figures, synthesis
+from lrsweep.stats import analysis
+from lrsweep.book import deepobs_page, figures, synthesis
 from conftest import curve, table
+from lrsweep.book import verdicts
 
 SEEDS = (0, 1, 2, 3, 4)
 
@@ -40,9 +42,9 @@ def test_recommendation_says_so_when_no_cheap_choice_holds():
 
 
 def test_within_tolerance_needs_an_interval():
-    assert not synthesis.within_tolerance(pd.DataFrame({"hi": [0.001, float("nan")]}))
-    assert synthesis.within_tolerance(pd.DataFrame({"hi": [0.001, 0.009]}))
-    assert not synthesis.within_tolerance(pd.DataFrame({"hi": []}))
+    assert not verdicts.within_tolerance(pd.DataFrame({"hi": [0.001, float("nan")]}))
+    assert verdicts.within_tolerance(pd.DataFrame({"hi": [0.001, 0.009]}))
+    assert not verdicts.within_tolerance(pd.DataFrame({"hi": []}))
 
 
 def test_budget_rows_measure_how_far_the_tuned_lr_moves():

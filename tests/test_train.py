@@ -5,9 +5,9 @@ import sys
 import pytest
 import torch
 
-from lrsweep import train
-from lrsweep.config import RunConfig
-from lrsweep.sweep import SweepSpec
+from lrsweep.engine import train
+from lrsweep.store.config import RunConfig
+from lrsweep.engine.sweep import SweepSpec
 
 
 def cfg(problem="mnist_mlp", optimizer="adam", lr=1e-3, seed=0, **settings):
@@ -68,7 +68,7 @@ def test_run_id_depends_on_every_setting_but_not_the_budget():
 ALLOC_PROBE = """
 import resource, sys, torch
 torch.set_num_threads(1)  # one malloc arena: what is measured is the allocator, not thread scheduling
-from lrsweep import allocator
+from lrsweep.engine import allocator
 if sys.argv[1] == "keep":
     assert allocator.keep_freed_memory()
 w = torch.randn(784, 1000)  # mnist_mlp's largest weight
@@ -111,7 +111,7 @@ def test_training_is_full_fp32_on_every_device(small_data):
 def test_cosine_schedule_is_its_own_config_and_anneals_the_lr(small_data, monkeypatch):
     """Adding the schedule kept every constant-lr run id (the published records still
     hash to their file names); a cosine run names its budget and decays to zero."""
-    from lrsweep import paths, records
+    from lrsweep.store import paths, records
     for path in sorted(paths.PUBLISHED_RUNS.glob("*/*.json"))[:20]:
         assert records.read(path) is not None  # the config re-hashes to the file name
     constant, cosine = cfg(), cfg(schedule="cosine")
@@ -137,7 +137,7 @@ def test_a_run_resumed_from_its_checkpoint_equals_one_trained_straight_through(s
     """Killed after epoch 2 of 3 (its checkpoint left behind), the run resumes there and ends
     bit for bit where an uninterrupted run ends, its predictions included; the record says
     it was resumed."""
-    from lrsweep import checkpoint, executors
+    from lrsweep.engine import checkpoint, executors
     monkeypatch.setenv("LRSWEEP_DATA", str(tmp_path))
     c = cfg(problem="mnist_mlp", optimizer="adam", lr=1e-3)
     straight = train.train_run(c, 3)
@@ -153,7 +153,7 @@ def test_a_run_resumed_from_its_checkpoint_equals_one_trained_straight_through(s
     assert checkpoint.load(c, {**straight.data, "source": "elsewhere"}, 3) is None
     # the driver drops a checkpoint once the run's record is stored
     train.train_run(c, 1, checkpoints=True)
-    from lrsweep.sweep import run_sweep
+    from lrsweep.engine.sweep import run_sweep
     run_sweep(SweepSpec(["mnist_mlp"], ["adam"], [1e-3], [0], 2), tmp_path / "runs",
               executor="inprocess", batching="never", quiet=True)
     assert not checkpoint.path(c).exists()

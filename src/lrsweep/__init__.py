@@ -1,7 +1,7 @@
 """lrsweep: learning-rate sweeps for the Adam learning-rate report.
 
-``SweepSpec`` and ``run_sweep`` load lazily, so reading results (``lrsweep.records``,
-``lrsweep.analysis``) never imports torch.
+``SweepSpec`` and ``run_sweep`` load lazily, so reading results (``lrsweep.store.records``,
+``lrsweep.stats.analysis``) never imports torch.
 """
 from .errors import UsageError
 
@@ -10,6 +10,6 @@ __all__ = ["SweepSpec", "UsageError", "run_sweep"]
 
 def __getattr__(name: str):
     if name in ("SweepSpec", "run_sweep"):
-        from . import sweep
+        from .engine import sweep
         return getattr(sweep, name)
     raise AttributeError(f"module 'lrsweep' has no attribute {name!r}")

@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import paths
 from .errors import UsageError
+from .store import paths
 
 
 def _value(text: str):
@@ -46,19 +46,19 @@ def _setting(text: str) -> tuple[str, object]:
 
 
 def cmd_data(args) -> int:
-    from . import data
-    names = args.names or list(data.DATASETS)
+    from .store import datasets
+    names = args.names or list(datasets.DATASETS)
     for n in names:
-        data.get(n)  # unknown names fail before any work
+        datasets.get(n)  # unknown names fail before any work
     if args.action == "list":
-        for ds in data.DATASETS.values():
+        for ds in datasets.DATASETS.values():
             print(f"{ds.name:14} {ds.label:24} files={len(ds.files)} valid={ds.n_valid}"
                   f"  download={'yes' if ds.url else 'no (mirror only)'}")
         return 0
     ok = True
     for n in names:
         try:
-            loc = data.fetch(n) if args.action == "fetch" else data.verify(n)
+            loc = datasets.fetch(n) if args.action == "fetch" else datasets.verify(n)
         except UsageError as e:
             print(f"{n:14} {'download':10} FAILED  {e}")
             ok = False
@@ -73,7 +73,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_problems(args) -> int:
-    from . import problems
+    from .engine import problems
     print(f"{'problem':22} {'dataset':14} {'params':>10} {'train FLOPs/example':>20}  description")
     for p in problems.PROBLEMS.values():
         print(f"{p.name:22} {p.dataset:14} {problems.n_params(p):>10,} "
@@ -82,7 +82,7 @@ def cmd_problems(args) -> int:
 
 
 def cmd_optimizers(args) -> int:
-    from . import optim
+    from .store import optim
     for o in optim.OPTIMIZERS.values():
         hp = ", ".join(f"{k}={v}" for k, v in {"lr": o.default_lr, **o.defaults}.items())
         print(f"{o.name:20} {o.description}\n{'':20} {hp}")
@@ -90,7 +90,7 @@ def cmd_optimizers(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import SweepSpec, run_sweep
+    from .engine.sweep import SweepSpec, run_sweep
     spec = SweepSpec(args.problem, args.optimizer, args.lr, args.seeds, args.epochs,
                      dict(args.set or []))
     table = run_sweep(spec, args.results, executor=args.executor, workers=args.workers,
@@ -109,10 +109,10 @@ def _per_problem(module: str, what: str):
     def cmd(args) -> int:
         import importlib
 
-        from . import study
+        from .study import lr_study
         mod = importlib.import_module(f"lrsweep.{module}")
         for p in args.problem:
-            getattr(mod, "check", study.budget)(p)
+            getattr(mod, "check", lr_study.budget)(p)
         for p in args.problem:
             table = mod.run(p, args.results, executor=args.executor, workers=args.workers,
                             need_predictions=args.with_predictions, quiet=args.quiet)
@@ -122,15 +122,15 @@ def _per_problem(module: str, what: str):
     return cmd
 
 
-cmd_study = _per_problem("study", "the published study")
-cmd_beyond = _per_problem("beyond", "the alternatives")
-cmd_batch = _per_problem("batch_lr", "the batch-size sweep")
-cmd_long = _per_problem("budget", "the long-budget runs")
+cmd_study = _per_problem("study.lr_study", "the published study")
+cmd_beyond = _per_problem("study.beyond", "the alternatives")
+cmd_batch = _per_problem("study.batch_lr", "the batch-size sweep")
+cmd_long = _per_problem("study.budget", "the long-budget runs")
 
 
 def cmd_design(args) -> int:
-    from . import design
-    from .sweep import run_sweep
+    from .study import design
+    from .engine.sweep import run_sweep
     n, epochs = args.n, args.epochs
     if n is None or epochs is None:
         published = design.PUBLISHED.get((args.problem, args.optimizer))
@@ -148,7 +148,7 @@ def cmd_design(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from . import records
+    from .store import records
     if not Path(args.dir).is_dir():
         raise UsageError(f"results directory {args.dir} does not exist")
     table = records.tidy(records.load_all(Path(args.dir)), args.epochs)
@@ -160,18 +160,31 @@ def cmd_results(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from . import bench
-    return bench.main(quick=args.quick, out=args.out)
+    from .bench import measure
+    return measure.main(quick=args.quick, out=args.out)
 
 
 def cmd_book(args) -> int:
-    from . import book
-    return book.build(params_file=args.params, strict=not args.no_strict, out=args.out)
+    from .book import build
+    return build.build(params_file=args.params, strict=not args.no_strict, out=args.out)
 
 
 def cmd_pdf(args) -> int:
-    from . import book
-    return book.pdf(params_file=args.params, strict=not args.no_strict, out=args.out)
+    from .book import build
+    return build.pdf(params_file=args.params, strict=not args.no_strict, out=args.out)
+
+
+def cmd_glued(args) -> int:
+    import json
+
+    from .book import glued
+    mine = glued.values(args.book)
+    if args.against is None:
+        print(json.dumps(mine, indent=1, sort_keys=True))
+        return 0
+    diff = glued.differences(glued.values(args.against), mine)
+    print("\n".join(diff) or f"every glued value of {args.book} equals {args.against}'s")
+    return 1 if diff else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -210,12 +223,12 @@ def parser() -> argparse.ArgumentParser:
             ("study", cmd_study, "the published study of some problems: the whole lr grid "
                                  "with one seed, then more seeds where it matters"),
             ("beyond", cmd_beyond, "the alternatives to tuning Adam's lr on some problems "
-                                   "(lrsweep.beyond.PUBLISHED): lr-free optimizers, AMSGrad, "
+                                   "(lrsweep.study.beyond.PUBLISHED): lr-free optimizers, AMSGrad, "
                                    "cosine, the LR range test"),
             ("batch", cmd_batch, "the best lr against the batch size on some problems "
-                                 "(lrsweep.batch_lr.PUBLISHED)"),
+                                 "(lrsweep.study.batch_lr.PUBLISHED)"),
             ("long", cmd_long, "Adam at its default and at the tuned lr, trained far past the "
-                               "study's budget on some problems (lrsweep.budget.PUBLISHED)")):
+                               "study's budget on some problems (lrsweep.study.budget.PUBLISHED)")):
         p = sub.add_parser(name, help=f"run (or resume) {about}")
         p.add_argument("problem", nargs="+")
         _store_options(p)
@@ -255,6 +268,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="build folder (default: _build); the PDF lands in OUT")
     p.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
     p.set_defaults(func=cmd_pdf)
+
+    p = sub.add_parser("glued", help="the values an executed book glued (JSON), or those that "
+                       "differ from another executed book's")
+    p.add_argument("book", nargs="?", type=Path, default=paths.ROOT / "_build" / "book",
+                   help="an executed book (default: _build/book)")
+    p.add_argument("--against", type=Path, metavar="OTHER", help="another executed book")
+    p.set_defaults(func=cmd_glued)
     return ap
 
 

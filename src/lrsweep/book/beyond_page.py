@@ -1,0 +1,251 @@
+"""The "Beyond the learning rate" chapter as MyST text and glued values: the alternatives to
+tuning Adam's lr on every problem whose study is stored, the hyperparameters' importance
+from the Sobol designs, and the best lr against the batch size."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ..stats import analysis
+from ..study import beyond, lr_study
+from . import beyond_summary, costs, figures, report, verdicts, wording
+
+
+def shown(rows: pd.DataFrame) -> report.Table:
+    return report.table(report.with_regret_text(rows), {
+        "problem": ("problem", "{}"), "alternative": ("alternative", "{}"),
+        "cost (runs)": ("cost_runs", "{:.3g}"), "regret vs tuned Adam": ("regret_shown", "{}"),
+        f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
+
+
+def unmeasured_cost(results_dir=None) -> str:
+    """What the one-run alternatives would cost on each stored problem that lacks them,
+    from the mean training time of its study's runs."""
+    runs_per_seed = len(beyond.AT_DEFAULT) + 1  # the lr-free optimizers and the range test's pick
+    run_hours, out = costs.study_run_hours(results_dir), []
+    for p in lr_study.PROBLEMS:
+        if p in beyond.PUBLISHED or (hours := run_hours.get(p)) is None:
+            continue
+        seeds = len(lr_study.stage2_seeds_of(p))
+        out.append(f"{p} about {runs_per_seed * seeds * hours:.1f} hours ({runs_per_seed} runs for each "
+                   f"of {seeds} seeds, at the {hours:.2f} hours a full-length run of its study took on average)")
+    if not out:
+        return ""
+    return ("Measured on the rest, the alternatives that cost one run would take, on "
+            + "; on ".join(out) + ".")
+
+
+def measured_sentence() -> str:
+    """Where the alternatives that need runs of their own were run (``beyond.PUBLISHED``)."""
+    names = {"at_default": ["the learning-rate-free optimizers", "Schedule-Free AdamW"],
+             "range_test": ["the LR range test"], "variants": ["AMSGrad", "the cosine schedule"]}
+    by_kinds: dict[tuple, list[str]] = {}
+    for p, kinds in beyond.PUBLISHED.items():
+        by_kinds.setdefault(kinds, []).append(p)
+    parts = [f"{wording.and_list(ps)}, " + ("all of them" if set(kinds) == set(beyond.KINDS)
+                                else wording.and_list([n for k in kinds for n in names[k]]))
+             for kinds, ps in by_kinds.items()]
+    if rest := [p for p in lr_study.PROBLEMS if p not in beyond.PUBLISHED]:
+        parts.append(f"{wording.and_list(rest)}, none (only those read from the study itself: Adam at its "
+                     "default and the grids)")
+    return f"The alternatives that need runs of their own were run on these problems: {'; '.join(parts)}."
+
+
+def design_budget_sentence(designs: dict, tuned: dict) -> str:
+    """How the designs' shorter budget compares with the study's: the study's tuned lr
+    at the design's budget and at its own, per design (``tuned``: ``_tuned_by_design``)."""
+    from ..store import optim
+    parts = [f"{optim.get(optimizer).label} on {problem}, {report.fmt_lr(at)} after "
+             f"{designs[(problem, optimizer)][1]} epochs and {report.fmt_lr(final)} after {final_epochs}"
+             for (problem, optimizer), (at, final, final_epochs) in tuned.items()]
+    if not parts:
+        return ""
+    return ("The designs train for fewer epochs than the study, to afford their points. The "
+            "study's tuned learning rate (seed 0 and the stage-2 seeds, chosen on validation) "
+            "at the designs' budget and at its own: " + "; ".join(parts) + ".")
+
+
+def importance_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
+                       train_missing: bool = False) -> tuple[str, dict]:
+    """How much each hyperparameter matters, from the published designs on ``problems_``
+    (None: all) that are stored: MyST text and the values it glues."""
+    from ..study import design, importance
+    designs = {k: v for k, v in design.PUBLISHED.items() if problems_ is None or k[0] in problems_}
+    shares, running, near, tuned = beyond_summary.read_designs(designs, results_dir, train_missing=train_missing)
+    pending = beyond_summary.running_phrase(running)
+    values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
+              "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
+              "design_budget": design_budget_sentence(designs, tuned),
+              "importance_level": f"{analysis.LEVEL:.0%}"}
+    head = """## How much each hyperparameter matters
+
+Each design is a scrambled Sobol sequence over an optimizer's hyperparameters, one run per
+point with seed 0: for Adam {glue:text}`space_adam`; for SGD with momentum
+{glue:text}`space_sgd`. Functional ANOVA {cite:p}`hutter2014fanova` (optuna's fANOVA, a
+random forest fitted to the runs) splits the variance of the final validation accuracy into
+a share per hyperparameter and per interaction; the intervals are {glue:text}`importance_level` percentile bootstrap
+intervals over the runs, the forest refitted each time. A resample repeats some runs, which
+lets the forest read a little variance into hyperparameters that explain none, so the
+interval of a small share can sit above its estimate: it errs against the claim that the
+betas do not matter, never for it. {glue:text}`design_budget`
+{glue:text}`designs_pending`
+"""
+    if shares is None:
+        return head + "\nNo design on these problems is stored yet.\n", values
+    values.update(near_sentence=beyond_summary.near_sentence(near),
+                  near_decades=f"{importance.NEAR:g}", near_min=str(importance.MIN_NEAR),
+                  importance_sentence=beyond_summary.importance_sentence(shares),
+                  importance_table=report.table(
+                      shares[shares["term"].isin(importance.SINGLE_AND_PAIR)].assign(
+                          shown=lambda d: [report.fmt_share(*r) for r in zip(d["share"], d["lo"], d["hi"])]),
+                      {"problem": ("problem", "{}"), "optimizer": ("optimizer", "{}"),
+                       "term": ("term", "{}"), f"share of the variance ({analysis.LEVEL:.0%} interval)": ("shown", "{}"),
+                       "runs (n)": ("n_runs", "{}")}),
+                  fig_importance=figures.saved("fig-importance", figures.importance(shares), figures_dir))
+    return head + f"""
+{{glue:text}}`importance_sentence`
+
+```{{glue:figure}} fig_importance
+:name: fig-importance
+
+Share of the variance of the final validation accuracy explained by each hyperparameter
+and by the interaction of the learning rate with the batch size (functional ANOVA over a
+Sobol design, one run per point), with {{glue:text}}`importance_level` bootstrap intervals over the runs; a panel per
+problem, a colour per optimizer.
+```
+
+{report.downloads("fig-importance")}
+
+```{{glue:}} importance_table
+```
+
+### Once the learning rate is about right
+
+A share of the variance depends on the box it is measured over: the wider the learning
+rate's range, the more of the variance it explains. So the same analysis is run once more
+on the runs of each design whose learning rate lies within {{glue:text}}`near_decades` decades
+of the study's tuned learning rate at the design's budget, with the learning rate's side of
+the box narrowed to that window (at least {{glue:text}}`near_min` runs in it). This check was
+added after the designs' results had been read. The thread's claim about the betas is about
+them once the learning rate is set, so its verdict is now judged here; the verdict of the
+rule fixed first, over each whole design, stays beside it in the claims table.
+At a fixed budget in epochs a larger batch takes fewer steps, so the batch size's share
+includes that. {{glue:text}}`near_sentence`
+""", values
+
+
+def batch_sentence(best: pd.DataFrame) -> str:
+    """Per problem and optimizer: the best lr at the smallest and largest batch size, and
+    the fitted slope on log scales."""
+    from ..study import batch_lr
+    from ..store import optim
+    out = []
+    for (problem, optimizer), d in best.groupby(["problem", "optimizer"], sort=False):
+        d = d.sort_values("batch_size")
+        lo, hi = d.iloc[0], d.iloc[-1]
+        out.append(f"On {problem}, {optim.get(optimizer).label}'s best learning rate is "
+                   f"{report.fmt_lr(lo['best_lr'])} at batch size {lo['batch_size']} and "
+                   f"{report.fmt_lr(hi['best_lr'])} at {hi['batch_size']}: a slope of "
+                   f"{batch_lr.slope(d):.1f} decades of lr per decade of batch size over "
+                   f"{len(d)} batch sizes.")
+    return " ".join(out)
+
+
+def kept_sentence(lost: pd.DataFrame, test_se: float) -> str:
+    """Per problem and optimizer: what keeping the lr tuned at the study's batch size loses
+    at each batch size (``batch_lr.kept_regret``); ``test_se``: the standard error a single
+    test set alone puts on such a difference."""
+    from ..store import optim
+    from ..engine import problems
+    out = []
+    for (problem, optimizer), d in lost.groupby(["problem", "optimizer"], sort=False):
+        d = d.sort_values("batch_size")
+        out.append(f"on {problem}, {optim.get(optimizer).label} at {report.fmt_lr(d['kept_lr'].iloc[0])} "
+                   "(its tuned learning rate at batch size "
+                   f"{problems.get(problem).batch_size}) loses "
+                   + ", ".join(f"{100 * r.regret:+.1f} at {r.batch_size}" for r in d.itertuples()))
+    return ("Keeping the learning rate tuned at one batch size and changing the batch size costs "
+            "this much test accuracy, in points (seed 0 alone, so no interval; the test set's "
+            f"sampling alone gives each difference a standard error of about {100 * test_se:.1g} "
+            "points): " + "; ".join(out) + ".")
+
+
+def batch_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
+                  train_missing: bool = False) -> tuple[str, dict]:
+    """The best lr against the batch size, on the published problems among ``problems_``
+    (None: all) whose sweep is stored: MyST text and the values it glues."""
+    from ..study import batch_lr
+    ready, pending = beyond_summary.batch_sweeps(problems_, results_dir, train_missing)
+    values = {"batch_plan": "; ".join(f"on {p}, batch sizes {wording.and_list(list(map(str, sizes)))} with {e} epoch{'s' * (e != 1)}"
+                                      for p, (e, sizes) in batch_lr.PUBLISHED.items()),
+              "batch_window": f"{batch_lr.WINDOW:g}", "batch_seed": str(batch_lr.SEED),
+              "batch_pending": f"Still running, so not shown yet: {'; '.join(pending)}." if pending else ""}
+    head = """## The best learning rate against the batch size
+
+At each batch size, each optimizer trains with the study's learning rates within
+{glue:text}`batch_window` decades of its tuned one, with seed {glue:text}`batch_seed` and
+the designs' budget ({glue:text}`batch_plan`); the best learning rate is chosen on
+validation. One seed and half-decade steps make each best
+learning rate uncertain by about a step. {glue:text}`batch_pending`
+"""
+    if not ready:
+        return head + "\nNo batch-size sweep on these problems is stored yet.\n", values
+    swept = pd.concat(ready, ignore_index=True)
+    best = batch_lr.best_lrs(swept)
+    values.update(batch_sentence=batch_sentence(best),
+                  kept_sentence=kept_sentence(beyond_summary.kept(swept, results_dir), math.sqrt(analysis.test_var(
+                      *[swept["test_acc"].median()] * 2, int(swept["n_test"].iloc[0])))),
+                  fig_batch=figures.saved("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
+    return head + f"""
+{{glue:text}}`batch_sentence` {{glue:text}}`kept_sentence`
+
+```{{glue:figure}} fig_batch
+:name: fig-batch-lr
+
+The best learning rate (chosen on validation, one seed) against the batch size, per
+optimizer; a hollow marker where it is the smallest or largest learning rate tried at that
+batch size. Grey guides: the square-root (dotted) and linear (dashed) scaling rules through
+the middle batch size.
+```
+
+{report.downloads("fig-batch-lr")}
+""", values
+
+
+def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
+        range_dir: str | Path | None = None, *, train_missing: bool = True) -> tuple[str, dict]:
+    """The chapter's MyST text and the values it glues. ``problems_`` None: every problem
+    of the published study; a problem shows once its study is stored, its alternatives once
+    all of those ``beyond.PUBLISHED`` runs on it are."""
+    table, running = beyond_summary.rows(problems_, results_dir, range_dir, train_missing=train_missing)
+    values = {"pending_note": verdicts.pending_note(running),
+              "n_ready": str(0 if table is None else table["problem"].nunique()),
+              "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}",
+              "measured": measured_sentence(),
+              "beyond_hours": f"{costs.chapter_hours('beyond', results_dir):.1f}",
+              "unmeasured_cost": unmeasured_cost(results_dir)}
+    if table is None:
+        return "## The cheapest alternative to tuning\n\nNo problem has its study stored yet.\n", values
+    values.update(alternatives_table=shown(table), cheapest=beyond_summary.cheapest_sentence(table),
+                  fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
+    return f"""## The cheapest alternative to tuning
+
+{{glue:text}}`cheapest` {{glue:text}}`measured`
+
+```{{glue:figure}} fig_alternatives
+:name: fig-alternatives
+
+Cost against regret of each alternative to tuning Adam's learning rate, cheapest first (in
+brackets: the training runs its choice needs, and the problems it was measured on where
+not all): its regret against tuned Adam on the problem
+where the regret's {{glue:text}}`level` interval reaches highest, with that interval. Left
+of the dashed line the loss is within {{glue:text}}`delta` point.
+```
+
+{report.downloads("fig-alternatives")}
+
+```{{glue:}} alternatives_table
+```
+""", values

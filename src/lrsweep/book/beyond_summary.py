@@ -1,0 +1,196 @@
+"""What the "Beyond the learning rate" chapter finds, read once for the pages that summarise
+it: the alternatives' table, the designs' importance shares and the batch-size caveat, each
+as the sentence the first page and the synthesis quote."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..stats import analysis
+from ..engine import range_test
+from ..study import alternatives, beyond, lr_study
+from . import report, wording
+
+def rows(problems_: list[str] | None = None, results_dir=None, range_dir: str | Path | None = None, *,
+         train_missing: bool = True) -> tuple[pd.DataFrame | None, dict]:
+    """``alternatives.table`` over every problem whose study is stored (None if there is
+    none yet), with the alternatives ``beyond.PUBLISHED`` runs on it once all of them are
+    stored; the progress of the studies and alternatives still running."""
+    from ..store import paths
+    range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
+    problems_ = problems_ or list(lr_study.PROBLEMS)
+    main, running = lr_study.stored(problems_, results_dir, train_missing=train_missing)
+    if main is None:
+        return None, running
+    extra, picks = [], {}
+    for p in sorted(set(main["problem"]) & set(beyond.PUBLISHED)):
+        done, n_done, n_planned = beyond.complete(p, results_dir, range_dir)
+        if not (done or train_missing):
+            running[p] = lr_study.Progress(0, n_done, n_planned)  # stage 0: the alternatives' runs
+            continue
+        extra.append(beyond.run(p, results_dir, range_dir, train_missing=train_missing, quiet=True))
+        if "range_test" in beyond.PUBLISHED[p]:
+            test = range_test.stored(p, "adam", beyond.RANGE_TEST_SEED, range_dir, train_missing=False)
+            picks[p] = (float(f"{test['picked_lr']:.3g}"), test["epochs"])
+    main_final = analysis.final_epoch(main)
+    extra_final = analysis.final_epoch(pd.concat(extra, ignore_index=True)) if extra else main_final.iloc[:0]
+    return alternatives.table(main_final, extra_final, picks), running
+
+
+def cheapest_sentence(table: pd.DataFrame | None) -> str:
+    """The cheapest alternative within the tolerance on every problem shown, as a sentence."""
+    if table is None:
+        return "No problem has its study stored yet."
+    cheapest = alternatives.cheapest_within(table)
+    tol, names = wording.tolerance(), sorted(set(table["problem"]))
+    over = (f"on {names[0]}, the one problem with its study stored so far" if len(names) == 1 else
+            f"on every one of the {len(names)} problems with their study stored ({', '.join(names)})")
+    rule = "only an alternative measured on all of them qualifies"
+    if cheapest is None:
+        return (f"No alternative to tuning Adam's learning rate kept its regret below {tol} {over}, "
+                f"with the whole interval ({rule}).")
+    return (f"The cheapest alternative to tuning Adam's learning rate whose regret stayed below {tol} "
+            f"{over}, the whole interval included, is {cheapest} ({rule}).")
+
+
+def _points(sd: float) -> str:
+    return f"{100 * sd:.2g} points"
+
+
+def importance_sentence(shares: pd.DataFrame) -> str:
+    """One sentence per design: the shares of lr, of the optimizer's other hyperparameters
+    together, of the batch size and of the lr x batch size interaction, with intervals."""
+    from ..study import design
+    from ..store import optim
+    from ..study.importance import OTHERS
+    out = []
+    for (problem, optimizer), d in shares.groupby(["problem", "optimizer"], sort=False):
+        d = d.set_index("term")
+        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
+        others = [k for k in design.SPACES[optimizer] if k not in ("lr", "batch_size")]
+        out.append(f"On {problem}, over {int(d['n_runs'].iloc[0])} Sobol points of "
+                   f"{optim.get(optimizer).label}'s space trained for {int(d['epochs'].iloc[0])} epochs, "
+                   f"the learning rate explains {f('lr')} of the variance of the final validation "
+                   f"accuracy (its standard deviation over the points: {_points(d['sd'].iloc[0])}), "
+                   f"{wording.and_list(others)} {'together ' if len(others) > 1 else ''}"
+                   f"{f(OTHERS)}, the batch size {f('batch_size')} and the interaction of lr and "
+                   f"batch size {f('lr x batch_size')}.")
+    return " ".join(out)
+
+
+def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:
+    """Per design whose problem's study is stored: the study's tuned lr (seed 0 and the
+    stage-2 seeds, chosen on validation) at the design's budget, at the study's own, and
+    that budget."""
+    table, _ = lr_study.stored(sorted({p for p, _ in designs}), results_dir, train_missing=False)
+    out = {}
+    for (problem, optimizer), (_, epochs) in designs.items():
+        cell = None if table is None else table[(table["problem"] == problem) & (table["optimizer"] == optimizer)]
+        if cell is None or cell.empty:
+            continue
+        by = analysis.tuned_by_budget(cell).set_index("epoch")["tuned_lr"]
+        out[(problem, optimizer)] = (float(by.get(epochs)), float(by.iloc[-1]), int(by.index.max()))
+    return out
+
+
+def near_sentence(near: pd.DataFrame | None) -> str:
+    """The designs' shares within ``importance.NEAR`` decades of the tuned lr, per design."""
+    from ..study import importance
+    from ..store import optim
+    from ..study.importance import BETAS, MIN_NEAR, OTHERS
+    if near is None:
+        return "No design has its problem's study stored yet, so there is no tuned lr to centre on."
+    out = []
+    for (problem, optimizer), d in near.groupby(["problem", "optimizer"], sort=False):
+        head = (f"On {problem}, {optim.get(optimizer).label}'s design has {int(d['n_runs'].iloc[0])} "
+                f"runs within {importance.NEAR:g} decades of {report.fmt_lr(d['tuned_lr'].iloc[0])}")
+        if d["term"].isna().all():
+            out.append(f"{head}, fewer than the {MIN_NEAR} a forest needs, so it is not split.")
+            continue
+        d = d.set_index("term")
+        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
+        group = (f"beta1 and beta2 together {f(BETAS)}, and with eps {f(OTHERS)}" if BETAS in d.index
+                 else f"its other hyperparameters {f(OTHERS)}")
+        out.append(f"{head}. There the validation accuracy varies less (standard deviation "
+                   f"{_points(d['sd'].iloc[0])}), and the learning rate explains {f('lr')} of its "
+                   f"variance, {group}, the batch size {f('batch_size')} and the interaction of lr and "
+                   f"batch size {f('lr x batch_size')}.")
+    return " ".join(out)
+
+
+def read_designs(designs: dict | None = None, results_dir=None, *, train_missing: bool = False):
+    """``importance.of_designs`` (the shares, the designs still running, the shares near the
+    tuned lr) and ``_tuned_by_design``, which centres the latter: every design's runs and
+    the study's read once."""
+    from ..study import design, importance
+    designs = design.PUBLISHED if designs is None else designs
+    tuned = _tuned_by_design(designs, results_dir)
+    shares, running, near = importance.of_designs(designs, results_dir, train_missing=train_missing,
+                                                  tuned={k: at for k, (at, _, _) in tuned.items()})
+    return shares, running, near, tuned
+
+
+def importance_summary(shares: pd.DataFrame | None, running: dict, near: pd.DataFrame | None = None) -> str:
+    """The sentences on the designs (``read_designs``'s first three results): each stored
+    design's shares, then those near the tuned lr where a design has enough runs there; or
+    that no design is complete yet."""
+    if shares is None:
+        return "No design over the hyperparameters is complete yet" + (
+            f": {running_phrase(running)}." if running else ".")
+    split = None if near is None else near[near["term"].notna()]
+    return importance_sentence(shares) + ("" if split is None or split.empty else " " + near_sentence(split))
+
+
+def running_phrase(running: dict) -> str:
+    """Designs under way, as "Adam on fmnist_mlp (19 of 128 runs); ..."."""
+    from ..store import optim
+    return "; ".join(f"{optim.get(o).label} on {p} ({done} of {planned} runs)"
+                     for (p, o), (done, planned) in running.items())
+
+
+def batch_sweeps(problems_: list[str] | None, results_dir, train_missing: bool) -> tuple[list, list[str]]:
+    """The published batch-size sweeps on ``problems_`` (None: all) that are stored (or
+    trained, with ``train_missing``, once their problem's study is stored), and the progress
+    of the others as text."""
+    from ..study import batch_lr
+    ready, pending = [], []
+    for p in (q for q in batch_lr.PUBLISHED if problems_ is None or q in problems_):
+        if not lr_study.progress(p, results_dir).complete:  # its window is centred on the study's lr
+            pending.append(f"{p} (its study first)")
+            continue
+        done, planned = batch_lr.progress(p, results_dir)
+        if done == planned or train_missing:
+            ready.append(batch_lr.run(p, results_dir, train_missing=train_missing, quiet=True))
+        else:
+            pending.append(f"{p} ({done} of {planned} runs)")
+    return ready, pending
+
+
+def kept(swept: pd.DataFrame, results_dir=None) -> pd.DataFrame:
+    """``batch_lr.kept_regret`` of each optimizer's lr tuned by the study (at the sweep's
+    budget, at the problem's own batch size)."""
+    from ..study import batch_lr
+    pairs = swept[["problem", "optimizer"]].drop_duplicates().itertuples(index=False)
+    return batch_lr.kept_regret(swept, {(p, o): batch_lr.tuned(p, o, batch_lr.check(p)[0], results_dir)
+                                        for p, o in pairs})
+
+
+def batch_caveat(results_dir=None, optimizer: str = "adam") -> str:
+    """One sentence for the answers, per stored sweep: how ``optimizer``'s best lr moved
+    with the batch size, and where keeping its tuned lr lost most ("" if none)."""
+    from ..study import batch_lr
+    from ..store import optim
+    ready, _ = batch_sweeps(None, results_dir, train_missing=False)
+    if not ready:
+        return ""
+    swept = pd.concat(ready, ignore_index=True)
+    swept = swept[swept["optimizer"] == optimizer]
+    best, lost = batch_lr.best_lrs(swept), kept(swept, results_dir)
+    parts = [f"on {p}, its best learning rate moved {batch_lr.slope(best[best['problem'] == p]):+.1f} "
+             f"decades per decade of batch size, and keeping {report.fmt_lr(d['kept_lr'].iloc[0])} lost "
+             f"{100 * d['regret'].max():+.1f} points at batch size {int(d.loc[d['regret'].idxmax(), 'batch_size'])}"
+             for p, d in lost.groupby("problem")]
+    return (f"The answers above hold at each problem's own batch size, the one DeepOBS sets; for "
+            f"{optim.get(optimizer).label}, " + "; ".join(parts)
+            + " (seed 0 alone).")

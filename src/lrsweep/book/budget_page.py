@@ -1,0 +1,93 @@
+"""The budget chapter: the default's regret against the epoch budget, from the study's runs
+(every epoch up to its budget), the long runs (``budget``) and DeepOBS's 100-epoch curves."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..store import optim
+from ..stats import analysis, deepobs
+from ..study import budget, lr_study
+from . import figures, report, wording
+
+STUDY, LONG = "our study (finalists)", "our long runs"
+SHOWN_EPOCHS = (1, 5, 10, 20, 30, 40, 60, 100)  # the budgets the tables list
+
+
+def ours(results_dir=None, train_missing: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Adam's regret at its default at every epoch: of the study's runs up to each problem's
+    budget, and of the long runs as far as they are stored; and the long runs' progress."""
+    table, running = lr_study.stored(list(lr_study.PROBLEMS), results_dir, train_missing=train_missing,
+                                  optimizers=["adam"])
+    frames = [analysis.regret_by_budget(table).assign(series=STUDY)] if table is not None else []
+    progress = {}
+    for problem in budget.PUBLISHED:
+        progress[problem] = budget.progress(problem, results_dir)
+        long = budget.stored(problem, results_dir)
+        if len(long):
+            frames.append(analysis.regret_by_budget(long).assign(series=LONG))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    order = {p: i for i, p in enumerate(lr_study.PROBLEMS)}
+    rows = rows.sort_values(["problem", "epoch"], key=lambda c: c.map(order) if c.name == "problem" else c,
+                            kind="stable", ignore_index=True)
+    return rows, {"running": running, "long": progress}
+
+
+def verdict_table(rows: pd.DataFrame) -> report.Table:
+    """The regret and verdict at the budgets in ``SHOWN_EPOCHS``: the study's runs up to each
+    problem's budget, the long runs past it (where they add epochs, not rows twice)."""
+    budget_of = rows[rows["series"] == STUDY].groupby("problem")["epoch"].max()
+    past = rows["epoch"] > rows["problem"].map(budget_of).fillna(0)
+    keep = rows["epoch"].isin(SHOWN_EPOCHS) & ((rows["series"] == STUDY) | past)
+    shown = report.with_regret_text(rows[keep])
+    return report.table(shown.assign(full=[f"{r} {ci}" for r, ci in zip(shown["regret_shown"], shown["ci"])]), {
+        "problem": ("problem", wording.readable), "epochs": ("epoch", "{}"),
+        "runs": ("series", lambda s: "long runs" if s == LONG else "study"),
+        "tuned lr": ("tuned_lr", report.fmt_lr),
+        f"regret of the default [{analysis.LEVEL:.0%} interval]": ("full", "{}"),
+        "seeds (n)": ("n", "{}"), "verdict": ("verdict", "{}")})
+
+
+def deepobs_table(theirs: pd.DataFrame) -> report.Table:
+    t = theirs[(theirs["optimizer"] == "adam") & theirs["epoch"].isin(SHOWN_EPOCHS)]
+    return report.table(t, {"problem": ("problem", wording.readable), "epochs": ("epoch", "{}"),
+                            "best test accuracy (grid)": ("best", report.fmt_pct),
+                            "at the default": ("at_default", report.fmt_pct),
+                            "regret of the default": ("regret", lambda r: f"{100 * r:+.1f} pp")})
+
+
+def progress_note(progress: dict) -> str:
+    """What is stored of the long runs: nothing to say once all are."""
+    parts = [f"{p}: {done} of {planned} runs of {budget.check(p).epochs} epochs"
+             for p, (done, planned) in progress.items() if done < planned]
+    return ("The long runs are still training; stored so far: " + "; ".join(parts) + ". "
+            "Until they are complete, the long-run curves rest on fewer seeds past the study's budget."
+            if parts else "")
+
+
+def run(results_dir=None, figures_dir=None, train_missing: bool = False) -> dict:
+    """The values the chapter glues."""
+    rows, progress = ours(results_dir, train_missing)
+    theirs = deepobs.default_regret_by_epoch(deepobs.load())
+    adam_theirs = theirs[theirs["optimizer"] == "adam"]
+    long = {p: budget.check(p) for p in budget.PUBLISHED}
+    at = adam_theirs.set_index(["problem", "epoch"])["regret"]
+    values = {
+        "fig_regret_budget": figures.saved("fig-regret-budget", figures.regret_by_budget(
+            rows, adam_theirs, analysis.DELTA), figures_dir),
+        "budget_verdict_table": verdict_table(rows),
+        "budget_deepobs_table": deepobs_table(adam_theirs),
+        "budget_progress": progress_note(progress["long"]),
+        "delta": wording.tolerance(),
+        "level": f"{analysis.LEVEL:.0%}",
+        "deepobs_epochs": str(int(theirs["epoch"].max())),
+        "deepobs_n_lrs": str(deepobs.load().query("seed == @deepobs.GRID_SEED and optimizer == 'adam'")
+                             .groupby("problem")["lr"].nunique().max()),
+        "study_epochs": f"{min(map(lr_study.budget, lr_study.PROBLEMS))} to {max(map(lr_study.budget, lr_study.PROBLEMS))}",
+        "adam_default_lr": f"{optim.get('adam').default_lr:g}",
+        "long_design": "; ".join(f"{p}: {len(l.seeds)} seeds at {' and '.join(report.fmt_lr(x) for x in l.lrs)}, "
+                                 f"{l.epochs} epochs" for p, l in long.items()),
+    }
+    for p in set(adam_theirs["problem"]):
+        for e in (10, 20, 40, 100):
+            values[f"deepobs_{p}_{e}"] = f"{100 * at[(p, e)]:.1f}"
+    return values

@@ -1,0 +1,341 @@
+"""Figures in one house style, and their files for readers to download and cite."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ..store import optim, paths
+
+FORMATS = ("svg", "pdf", "png")
+# no creation dates (and, below, fixed SVG ids): the same figure gives the same bytes
+_NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
+
+
+# One colour per optimizer throughout the book (colour-blind-safe), in registry order.
+COLORS = dict(zip((o.label for o in optim.OPTIMIZERS.values()), sns.color_palette("colorblind")))
+# How failed runs are marked: they sit at chance accuracy, for different reasons.
+OUTCOME_MARKERS = {"diverged": ("x", "diverged"), "no_learning": ("v", "did not learn")}
+METRIC_LABELS = {"test_acc": "test accuracy", "valid_acc": "validation accuracy",
+                 "test_loss": "test loss", "valid_loss": "validation loss",
+                 "train_loss": "training loss"}
+
+
+def style() -> None:
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    try:  # in a chapter's kernel: glued figures carry a PDF too, which the PDF book uses
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        if get_ipython() is not None:
+            set_matplotlib_formats("png", "pdf")
+    except ImportError:
+        pass
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(optimizer=frame["optimizer"].map(lambda o: optim.get(o).label))
+
+
+def _shared_legend(fig: plt.Figure, axes) -> None:
+    legend = {}
+    for ax in axes:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+        if ax.get_legend():
+            ax.get_legend().remove()
+    fig.legend(legend.values(), legend.keys(), loc="outside right center", frameon=False)
+
+
+def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",),
+                   problems: list[str] | None = None) -> plt.Figure:
+    """Final accuracy (and loss) against lr, log axis: a column per metric, side by side,
+    a row per problem, a line per optimizer (mean over seeds, band: the range over seeds where an lr
+    has several). Crosses: diverged runs, triangles: runs that did not learn (both at
+    chance accuracy, and left out of the loss); dashed lines: the optimizers' default lrs."""
+    style()
+    defaults = sorted({optim.get(o).default_lr for o in final["optimizer"].unique()})
+    d = _labelled(final)
+    probs = list(problems or sorted(set(d["problem"])))
+    order = [o.label for o in optim.OPTIMIZERS.values() if o.name in set(final["optimizer"])]
+    fig, axes = plt.subplots(len(probs), len(metrics), figsize=(4.6 * len(metrics), 3.4 * len(probs)),
+                             squeeze=False, sharex=True, layout="constrained")
+    for row, prob in zip(axes, probs):
+        for ax, metric in zip(row, metrics):
+            sub = d[d["problem"] == prob]
+            sns.lineplot(sub, x="lr", y=metric, hue="optimizer", hue_order=order, palette=COLORS,
+                         marker="o", errorbar=("pi", 100), ax=ax)
+            for outcome, (marker, label) in OUTCOME_MARKERS.items():
+                bad = sub[sub["outcome"] == outcome]
+                if len(bad) and metric.endswith("_acc"):
+                    ax.scatter(bad["lr"], bad[metric], marker=marker, color="black", zorder=5, label=label)
+            for lr in defaults:
+                ax.axvline(lr, color="grey", ls="--", lw=1, label=f"default lr {lr:g}")
+            ax.set(xscale="log", title=prob, xlabel="learning rate", ylabel=METRIC_LABELS.get(metric, metric))
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
+def curves_over_epochs(table: pd.DataFrame, problem: str, lrs: dict[str, list[float]],
+                       metric: str = "test_acc") -> plt.Figure:
+    """Accuracy over epochs at a few lrs per optimizer (``lrs``: optimizer -> lrs), mean
+    over the seeds each lr has: how "too slow" differs from "unstable"."""
+    style()
+    fig, axes = plt.subplots(1, len(lrs), figsize=(4.8 * len(lrs), 3.4), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, (opt, chosen) in zip(axes[0], lrs.items()):
+        sub = table[(table["problem"] == problem) & (table["optimizer"] == opt) & table["lr"].isin(chosen)]
+        sns.lineplot(sub.assign(lr=sub["lr"].map(lambda x: f"{x:g}")), x="epoch", y=metric,
+                     hue="lr", hue_order=[f"{x:g}" for x in sorted(chosen)], palette="viridis",
+                     errorbar=None, marker=".", ax=ax)
+        ax.set(title=f"{problem}: {optim.get(opt).label}", ylabel=METRIC_LABELS.get(metric, metric))
+        ax.legend(title="lr", fontsize="small")
+    return fig
+
+
+def regret_overview(rows: pd.DataFrame, label: str = "what") -> plt.Figure:
+    """Regret with its interval per problem: a row per problem, a colour per optimizer, a
+    marker per ``label`` (e.g. the default lr, one fixed lr); the dashed line is the
+    verdict's tolerance. ``rows``: problem, optimizer, regret, lo, hi, n, ``label``."""
+    from ..stats.analysis import DELTA, LEVEL
+    style()
+    d = _labelled(rows)
+    probs = sorted(set(d["problem"]))
+    kinds = list(dict.fromkeys(d[label]))
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(probs) * len(kinds) + 1.2), layout="constrained")
+    step = 0.8 / max(1, len(kinds) * d["optimizer"].nunique())
+    for k, ((kind, opt), sub) in enumerate(d.groupby([label, "optimizer"], sort=False)):
+        y = [probs.index(p) + k * step for p in sub["problem"]]
+        err = [(sub["regret"] - sub["lo"]).clip(lower=0), (sub["hi"] - sub["regret"]).clip(lower=0)]
+        ax.errorbar(100 * sub["regret"], y, xerr=[100 * e for e in err], fmt="os^D"[kinds.index(kind) % 4],
+                    color=COLORS.get(opt), capsize=3, label=f"{opt}, {kind}")
+    ax.axvline(100 * DELTA, color="grey", ls="--", lw=1, label=f"tolerance {100 * DELTA:g} point")
+    ax.set_yticks(range(len(probs)), probs)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"regret (test accuracy points), {LEVEL:.0%} interval")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", frameon=False)
+    return fig
+
+
+def basin_overview(summary: pd.DataFrame) -> plt.Figure:
+    """Basin widths (decades of lr within each tolerance of the best) per problem, a panel
+    per tolerance, the optimizers side by side in their colours; a line from each bar to
+    the most the grid allows (an arrow where the basin reaches an end of the grid)."""
+    from ..stats.analysis import BASIN_DELTAS
+    style()
+    d = _labelled(summary)
+    probs = sorted(set(d["problem"]))
+    opts = list(dict.fromkeys(d["optimizer"]))
+    fig, axes = plt.subplots(1, len(BASIN_DELTAS), figsize=(3.2 * len(BASIN_DELTAS), 0.45 * len(probs) + 1.4),
+                             sharey=True, sharex=True, layout="constrained")
+    step = 0.8 / max(1, len(opts))
+    for ax, delta in zip(axes, BASIN_DELTAS):
+        for k, opt in enumerate(opts):
+            sub = d[d["optimizer"] == opt].set_index("problem").reindex(probs)
+            ys = [i + (k - (len(opts) - 1) / 2) * step for i in range(len(probs))]
+            key = f"basin_{round(delta * 1000)}"
+            ax.barh(ys, sub[key], height=step, color=COLORS.get(opt), label=opt)
+            for y, w, most in zip(ys, sub[key], sub[key + "_most"]):
+                if np.isinf(most):
+                    ax.plot([w, w + 0.5], [y, y], color="0.25", lw=1, marker=">", markevery=[1],
+                            ms=4, label="reaches an end of the grid")
+                elif not np.isnan(most):
+                    ax.plot([w, most], [y, y], color="0.25", lw=1, marker="|", markevery=[1],
+                            label="the most the grid allows")
+        ax.set(title=f"within {100 * delta:g} pt", xlabel="decades of lr")
+    axes[0].set_yticks(range(len(probs)), probs)
+    axes[0].invert_yaxis()
+    _shared_legend(fig, axes)
+    return fig
+
+
+def cost_regret(rows: pd.DataFrame) -> plt.Figure:
+    """Each alternative to tuning (``alternatives.table`` rows) on one row, cheapest at the
+    top: its regret where the interval reaches highest over the problems, with that
+    interval, and its cost (training runs) and, where not all, the problems it was measured
+    on in the label."""
+    from ..stats.analysis import DELTA, LEVEL
+    style()
+    worst = rows.loc[rows.assign(h=rows["hi"].fillna(rows["regret"])).groupby("alternative")["h"].idxmax()]
+    worst = worst.sort_values(["cost_runs", "alternative"], kind="stable").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.36 * len(worst) + 1.3), layout="constrained")
+    for y, r in worst.iterrows():
+        err = None if r.hi != r.hi else 100 * np.array([[max(0.0, r.regret - r.lo)], [max(0.0, r.hi - r.regret)]])
+        ax.errorbar(100 * r.regret, y, xerr=err, fmt="o", color="0.25", capsize=3)
+    n_all, n_of = rows["problem"].nunique(), rows.groupby("alternative")["problem"].nunique()
+    ax.set_yticks(range(len(worst)), [
+        f"{r.alternative} ({r.cost_runs:.3g} run{'s' if r.cost_runs != 1 else ''}"
+        + (f"; {n_of[r.alternative]} of {n_all} problems)" if n_of[r.alternative] < n_all else ")")
+        for r in worst.itertuples()])
+    ax.invert_yaxis()
+    ax.axvline(100 * DELTA, color="grey", ls="--", lw=1)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set(xlabel=f"regret vs tuned Adam (test accuracy points), {LEVEL:.0%} interval")
+    return fig
+
+
+def importance(shares: pd.DataFrame) -> plt.Figure:
+    """Share of the variance of final validation accuracy explained by each hyperparameter
+    and by the lr x batch size interaction (``importance.of_designs`` rows): a panel per
+    problem, a bar per term and optimizer in its colour, with the bootstrap interval."""
+    from ..stats.analysis import LEVEL
+    from ..study.importance import SINGLE_AND_PAIR
+    style()
+    d = _labelled(shares[shares["term"].isin(SINGLE_AND_PAIR)])
+    probs = sorted(set(d["problem"]))
+    terms = [t for t in SINGLE_AND_PAIR if t in set(d["term"])]
+    opts = list(dict.fromkeys(d["optimizer"]))
+    fig, axes = plt.subplots(1, len(probs), figsize=(4.8 * len(probs) + 1.5, 0.42 * len(terms) + 1.4),
+                             sharey=True, squeeze=False, layout="constrained")
+    step = 0.8 / max(1, len(opts))
+    for ax, prob in zip(axes[0], probs):
+        for k, opt in enumerate(opts):
+            sub = d[(d["problem"] == prob) & (d["optimizer"] == opt)].set_index("term").reindex(terms)
+            y = np.arange(len(terms)) + (k - (len(opts) - 1) / 2) * step
+            err = [(sub["share"] - sub["lo"]).clip(lower=0), (sub["hi"] - sub["share"]).clip(lower=0)]
+            ax.barh(y, 100 * sub["share"], height=step, color=COLORS.get(opt), label=opt,
+                    xerr=[100 * e for e in err], error_kw=dict(ecolor="0.25", capsize=2, lw=1))
+        ax.set(title=prob, xlabel=f"share of the variance (%), {LEVEL:.0%} interval", xlim=(0, 100))
+    axes[0][0].set_yticks(range(len(terms)), terms)
+    axes[0][0].invert_yaxis()
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
+def best_lr_by_batch(best: pd.DataFrame) -> plt.Figure:
+    """The tuned lr against the batch size (``batch_lr.best_lrs``), log-log: a panel per
+    problem, a line per optimizer; hollow markers where the best lr sits at an end of the
+    lrs tried. Grey guides through each optimizer's middle batch size: the square-root
+    (dotted) and linear (dashed) scaling rules."""
+    style()
+    d = _labelled(best)
+    probs = sorted(set(d["problem"]))
+    fig, axes = plt.subplots(1, len(probs), figsize=(4.8 * len(probs) + 1.5, 3.4), squeeze=False,
+                             layout="constrained")
+    for ax, prob in zip(axes[0], probs):
+        for opt, sub in d[d["problem"] == prob].groupby("optimizer", sort=False):
+            sub = sub.sort_values("batch_size")
+            color = COLORS.get(opt)
+            ax.plot(sub["batch_size"], sub["best_lr"], "-", color=color, label=opt)
+            for edge, face in ((False, color), (True, "white")):
+                pts = sub[sub["at_edge"] == edge]
+                ax.scatter(pts["batch_size"], pts["best_lr"], color=face, edgecolor=color, zorder=3,
+                           label=f"{opt}, at the end of the lrs tried" if edge and len(pts) else None)
+            mid = sub.iloc[len(sub) // 2]
+            for power, ls in ((0.5, ":"), (1.0, "--")):
+                ax.plot(sub["batch_size"], mid["best_lr"] * (sub["batch_size"] / mid["batch_size"]) ** power,
+                        ls=ls, color="grey", lw=1, label=f"lr ∝ batch size^{power:g}")
+        ax.set(xscale="log", yscale="log", title=prob, xlabel="batch size", ylabel="best learning rate")
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(d["batch_size"]))))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
+def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) -> plt.Figure:
+    """The tuned lr against the epoch budget: ours (chosen on validation) per problem and
+    optimizer, and DeepOBS's (chosen on test, 100 epochs) where given."""
+    style()
+    probs = sorted(set(ours["problem"]) | (set(theirs["problem"]) if theirs is not None else set()))
+    fig, axes = plt.subplots(1, len(probs), figsize=(4.4 * len(probs), 3.4), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, prob in zip(axes[0], probs):
+        o = _labelled(ours[ours["problem"] == prob])
+        for opt, sub in o.groupby("optimizer"):
+            ax.step(sub["epoch"], sub["tuned_lr"], where="post", color=COLORS.get(opt), label=f"{opt} (ours)")
+        if theirs is not None:  # epoch 0 (before training) has no best lr
+            for opt, sub in theirs[(theirs["problem"] == prob) & (theirs["epoch"] > 0)].groupby("optimizer"):
+                ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {opt}",
+                        color=COLORS.get(optim.get(opt).label) if opt in optim.OPTIMIZERS else "grey")
+        ax.set(yscale="log", xscale="log", title=prob, xlabel="epochs", ylabel="best learning rate")
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
+DEFAULT_DIR = paths.ROOT / "_build" / "figures"
+
+
+def save(fig: plt.Figure, name: str, directory: str | Path | None = None) -> list[Path]:
+    """Write ``fig`` as ``name``.svg/.pdf/.png (PNG at 200 dpi) into ``directory`` (a
+    chapter's ``figures_dir`` parameter: ``lrsweep book`` points it into the book it builds;
+    default _build/figures); returns the paths."""
+    out = Path(directory or DEFAULT_DIR)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with plt.rc_context({"svg.hashsalt": name}):  # fixed SVG element ids, not random ones
+        for ext in FORMATS:
+            path = out / f"{name}.{ext}"
+            fig.savefig(path, dpi=200, bbox_inches="tight", metadata=_NO_DATE[ext])
+            written.append(path)
+    return written
+
+
+def saved(name: str, fig: plt.Figure, directory: str | Path | None = None) -> plt.Figure:
+    """``fig``, saved as the files behind its download links and closed, to be glued (a
+    chapter cell then does not show it a second time)."""
+    save(fig, name, directory)
+    plt.close(fig)
+    return fig
+
+
+def deepobs_overlay(matched: pd.DataFrame) -> plt.Figure:
+    """Our test accuracy over epochs (solid) against DeepOBS's (dotted) at the lrs both
+    grids have, a panel per problem, a colour per lr."""
+    style()
+    probs = sorted(set(matched["problem"]))
+    fig, axes = plt.subplots(1, len(probs), figsize=(5 * len(probs), 3.6), squeeze=False,
+                             layout="constrained")
+    palette = dict(zip(sorted(set(matched["lr"])), sns.color_palette("viridis", matched["lr"].nunique())))
+    for ax, prob in zip(axes[0], probs):
+        for lr, sub in matched[matched["problem"] == prob].groupby("lr"):
+            ax.plot(sub["epoch"], sub["test_acc_ours"], color=palette[lr], label=f"lr {lr:g}, ours")
+            ax.plot(sub["epoch"], sub["test_acc_deepobs"], color=palette[lr], ls=":",
+                    label=f"lr {lr:g}, DeepOBS")
+        ax.set(title=prob, xlabel="epoch", ylabel="test accuracy")
+    _shared_legend(fig, axes.flat)
+    return fig
+
+
+def regret_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None,
+                     delta: float | None = None) -> plt.Figure:
+    """The default's regret (points of test accuracy) against the epoch budget, a panel per
+    problem in a grid of two columns: ``ours`` rows of ``analysis.regret_by_budget`` with a
+    ``series`` column (solid: estimate; band: interval), DeepOBS's one-seed regret chosen on
+    test (grey, dotted) where given, and the verdict's tolerance ``delta`` (dashed)."""
+    style()
+    probs = list(dict.fromkeys(ours["problem"]))
+    cols = min(2, len(probs))
+    rows = -(-len(probs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False,
+                             layout="constrained")
+    series = list(dict.fromkeys(ours["series"]))
+    colors = dict(zip(series, (COLORS[optim.get("adam").label], "black")))
+    for ax, prob in zip(axes.flat, probs):
+        for name, sub in ours[ours["problem"] == prob].groupby("series", sort=False):
+            ax.plot(sub["epoch"], 100 * sub["regret"], color=colors[name], marker=".", label=name,
+                    ls="-" if name == series[0] else "--")
+            ax.fill_between(sub["epoch"], 100 * sub["lo"], 100 * sub["hi"], color=colors[name],
+                            alpha=0.15, lw=0)
+        if theirs is not None and prob in set(theirs["problem"]):
+            t = theirs[(theirs["problem"] == prob) & (theirs["epoch"] > 0)]
+            ax.plot(t["epoch"], 100 * t["regret"], color="grey", ls=":", lw=1.2,
+                    label="DeepOBS, one seed, best chosen on test")
+        if delta is not None:
+            ax.axhline(100 * delta, color="grey", ls="--", lw=1, label=f"tolerance, {100 * delta:g} point")
+        ax.set(title=prob, xscale="log", xlabel="epochs trained (log scale)", ylabel="regret of the default (points)")
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    for ax in axes.flat[len(probs):]:
+        ax.set_visible(False)
+    handles = {}
+    for ax in axes.flat[:len(probs)]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=2, frameon=False)
+    return fig

@@ -1,0 +1,49 @@
+"""The book's wording helpers, one place each: lists, plurals, the tolerance, readable
+problem names, the study's design in words."""
+from __future__ import annotations
+
+from ..store import datasets
+from ..stats import analysis
+from ..engine import problems
+from ..study import lr_study
+
+KINDS = {"logreg": "logistic regression", "mlp": "MLP", "2c2d": "2c2d CNN", "3c3d": "3c3d CNN"}
+
+
+def readable(problem: str) -> str:
+    """A problem as a reader names it: "Fashion-MNIST (2c2d CNN)"."""
+    if problem not in problems.PROBLEMS:  # a problem of someone's own: its id is its name
+        return problem
+    label = datasets.get(problems.get(problem).dataset).label.split(" (")[0]
+    return f"{label} ({KINDS.get(problem.split('_', 1)[1], problem)})"
+
+
+def tolerance() -> str:
+    """The verdicts' tolerance as the prose says it: "1 point"."""
+    return f"{100 * analysis.DELTA:g} point"
+
+
+def plural(n: int, word: str) -> str:
+    """"1 epoch", "10 epochs"."""
+    return f"{n} {word}" + ("s" if n != 1 else "")
+
+
+def and_list(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def problems_phrase(n: int, total: int, names: list[str]) -> str:
+    """"2 of 6 problems (MNIST (MLP) and CIFAR-10 (3c3d CNN))"."""
+    return f"{n} of {total} problem{'s' if total != 1 else ''} ({and_list([readable(p) for p in names])})"
+
+
+def design_phrase(problems_: list[str], stage2_seeds: list[int] | None) -> str:
+    """The two-stage design in words, with each problem's stage-2 seed count."""
+    by_count: dict[int, list[str]] = {}
+    for p in problems_:
+        by_count.setdefault(len(stage2_seeds or lr_study.stage2_seeds_of(p)), []).append(p)
+    seeds = " or ".join(f"{n}" + (f" ({', '.join(ps)})" if len(by_count) > 1 else "")
+                        for n, ps in by_count.items())
+    return (f"every learning rate of the grid is trained with one seed; the default and the "
+            f"{lr_study.STAGE2_TOP} best by validation accuracy get {seeds} seeds")

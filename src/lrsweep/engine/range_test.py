@@ -1,0 +1,107 @@
+"""The learning-rate range test (Smith 2017): one short run whose lr grows exponentially,
+minibatch by minibatch, from ``START`` to ``END``; the training loss against the lr; and an
+lr picked from that curve by a rule fixed here (``pick``). Built on the engine: the same
+model, initialisation, batch order and optimizer as a run of the study with that seed.
+
+The result is a small JSON file (no pickle) per problem, optimizer and seed, with the
+curve, the pick and the provenance; the picked lr is then trained like any other.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..store import paths
+
+START, END, STEPS = 1e-7, 10.0, 300
+SMOOTHING = 0.98          # exponential moving average of the loss, bias-corrected
+STOP_FACTOR = 4.0         # the ramp stops once the smoothed loss exceeds 4x its minimum
+PICK_FRACTION = 0.1       # the pick: a tenth of the lr at the smoothed loss's minimum
+
+
+def lr_at(step: int, steps: int = STEPS, start: float = START, end: float = END) -> float:
+    return start * (end / start) ** (step / max(1, steps - 1))
+
+
+def smoothed(losses: list[float]) -> np.ndarray:
+    out, avg = [], 0.0
+    for i, loss in enumerate(losses, start=1):
+        avg = SMOOTHING * avg + (1 - SMOOTHING) * loss
+        out.append(avg / (1 - SMOOTHING ** i))
+    return np.array(out)
+
+
+def pick(lrs: list[float], losses: list[float]) -> float:
+    """The rule, fixed before any range test was read: ``PICK_FRACTION`` times the lr at
+    which the smoothed training loss is lowest (the loss has stopped falling a decade
+    before the minimum, so a tenth of it is still on the descent)."""
+    s = smoothed(losses)
+    return float(PICK_FRACTION * lrs[int(np.nanargmin(s))])
+
+
+def run(problem: str, optimizer: str, seed: int = 0, steps: int = STEPS, splits=None) -> dict:
+    """One range test: the lr and minibatch training loss at every step (stopping early
+    once the loss blows up) and the picked lr."""
+    import torch
+    import torch.nn.functional as F
+
+    from ..store import optim
+    from . import optimizers, problems, provenance, train
+    train.setup_process()
+    prob = problems.get(problem)
+    splits = splits or train.device_splits(prob.dataset, "cpu")
+    x, y = splits.train
+    model = prob.build(torch.Generator().manual_seed(seed))
+    layout = train.memory_format(model)
+    model = model.to(memory_format=layout)
+    spec = optim.get(optimizer)
+    opt = optimizers.build(optimizer, model.parameters(), START, dict(spec.defaults))
+    lrs, losses, epoch, done = [], [], 0, 0
+    while done < steps:
+        epoch += 1
+        g, perm = train.batch_order(seed, epoch, len(y), x.device)
+        for i in range(len(y) // prob.batch_size):
+            if done == steps:
+                break
+            lr = lr_at(done, steps)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            idx = perm[i * prob.batch_size:(i + 1) * prob.batch_size]
+            loss = F.cross_entropy(model(prob.prepare(x[idx], g).contiguous(memory_format=layout)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            (loss + prob.regularizer(model)).backward()
+            opt.step()
+            lrs.append(lr)
+            losses.append(loss.item())
+            done += 1
+            s = smoothed(losses)
+            if not math.isfinite(losses[-1]) or s[-1] > STOP_FACTOR * np.nanmin(s):
+                done = steps
+                break
+    finite = [(lr, loss) for lr, loss in zip(lrs, losses) if math.isfinite(loss)]
+    return {"problem": problem, "optimizer": optimizer, "seed": seed,
+            "rule": {"start": START, "end": END, "steps": steps, "smoothing": SMOOTHING,
+                     "stop_factor": STOP_FACTOR, "pick_fraction": PICK_FRACTION},
+            "lrs": lrs, "losses": losses, "picked_lr": pick(*zip(*finite)),
+            "epochs": len(lrs) / (len(y) // prob.batch_size),
+            "provenance": provenance.collect(torch.device("cpu"))}
+
+
+def stored(problem: str, optimizer: str, seed: int, directory: str | Path,
+           train_missing: bool = True) -> dict:
+    """The range test from ``directory`` (one JSON per problem, optimizer and seed), run
+    and written first if it is not there (an error instead, unless ``train_missing``)."""
+    path = Path(directory) / problem / f"{optimizer}-seed{seed}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    if not train_missing:
+        from ..errors import UsageError
+        raise UsageError(f"range test {path} is not stored; restore it (git checkout -- {path}) "
+                         "or run it on purpose (train_missing=True)")
+    result = run(problem, optimizer, seed)
+    with paths.atomic_file(path) as fh:
+        json.dump(result, fh, indent=1)
+    return result

@@ -1,0 +1,1 @@
+"""Statistics over tidy tables of runs and DeepOBS's curves: no torch, no training."""

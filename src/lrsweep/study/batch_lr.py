@@ -1,0 +1,107 @@
+"""The best lr against the batch size: on a problem, each optimizer's lrs of the study's
+grid within ``WINDOW`` decades of its tuned lr, at each of the problem's batch sizes
+(``PUBLISHED``), with seed 0 and a short budget (the Sobol designs' on that problem). The
+study's own runs (batch size 128, longer) are reused, read at this budget.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..stats import analysis
+from . import lr_study
+
+BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
+WINDOW = 1.5  # decades: batch sizes 32..1024 span 1.5 decades, linear scaling moves lr as far
+SEED = 0
+# problem -> (epochs, batch sizes); the epochs are its designs' (``design.PUBLISHED``). The
+# conv net gets the two ends and the middle: its runs cost about five times the MLP's.
+PUBLISHED: dict[str, tuple[int, tuple[int, ...]]] = {
+    "fmnist_mlp": (5, BATCH_SIZES),
+    "fmnist_2c2d": (2, (32, 128, 1024)),
+}
+
+
+def check(problem: str) -> tuple[int, tuple[int, ...]]:
+    """The budget and batch sizes of the published sweep on ``problem``; a clear error if
+    there is none."""
+    from ..errors import UsageError
+    if problem not in PUBLISHED:
+        raise UsageError(f"no batch-size sweep of {problem!r}; published: {', '.join(PUBLISHED)}")
+    return PUBLISHED[problem]
+
+
+def tuned(problem: str, optimizer: str, epochs: int, results_dir=None) -> float:
+    """The study's tuned lr (at the problem's own batch size) read at ``epochs`` (the study
+    of ``problem`` must be stored)."""
+    table = lr_study.run(problem, results_dir, optimizers=[optimizer], train_missing=False, quiet=True)
+    return analysis.tuned_lr(analysis.final_epoch(table, epochs))
+
+
+def lrs(problem: str, optimizer: str, epochs: int, results_dir=None) -> list[float]:
+    """The study's grid within ``WINDOW`` decades of its tuned lr at ``epochs``."""
+    centre = tuned(problem, optimizer, epochs, results_dir)
+    return [lr for lr in lr_study.GRID if abs(math.log10(lr / centre)) <= WINDOW + 0.01]  # 3.16: rounded
+
+
+def specs(problem: str, results_dir=None) -> list:
+    from ..engine.spec import SweepSpec
+    budget, sizes = check(problem)
+    window = {o: lrs(problem, o, budget, results_dir) for o in lr_study.OPTIMIZERS}  # once per optimizer
+    return [SweepSpec([problem], [o], window[o], [SEED], budget, settings={"batch_size": b})
+            for o in lr_study.OPTIMIZERS for b in sizes]
+
+
+def progress(problem: str, results_dir=None) -> tuple[int, int]:
+    """(done, planned) runs of the published sweep on ``problem``; trains nothing."""
+    from ..store.paths import runs_dir
+    from ..engine.sweep import plan
+    done, todo = plan(specs(problem, results_dir), runs_dir(results_dir))
+    return len(done), len(done) + len(todo)
+
+
+def run(problem: str, results_dir=None, *, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+    """The published sweep on ``problem`` (missing runs trained unless ``train_missing`` is
+    False), as a tidy table read at its budget."""
+    from ..engine.sweep import run_sweep
+    return run_sweep(specs(problem, results_dir), results_dir, train_missing=train_missing,
+                     **sweep_options)
+
+
+def best_lrs(table: pd.DataFrame) -> pd.DataFrame:
+    """Per problem, optimizer and batch size: the tuned lr (validation, at the table's last
+    epoch), its validation accuracy, and whether it sits at an end of the lrs tried there
+    (then the best may lie beyond)."""
+    final = analysis.final_epoch(table)
+    rows = []
+    for (problem, optimizer, batch), cell in final.groupby(["problem", "optimizer", "batch_size"]):
+        best = analysis.tuned_lr(cell)
+        tried = sorted(cell["lr"].unique())
+        rows.append(dict(problem=problem, optimizer=optimizer, batch_size=int(batch), best_lr=best,
+                         valid_acc=float(cell.loc[cell["lr"] == best, "valid_acc"].mean()),
+                         at_edge=best in (tried[0], tried[-1])))
+    return pd.DataFrame(rows)
+
+
+def kept_regret(table: pd.DataFrame, kept: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """Per problem, optimizer and batch size: the test accuracy lost by keeping the lr
+    ``kept[(problem, optimizer)]`` rather than the best there (chosen on validation, as in
+    ``best_lrs``). One seed per point, so a point estimate without an interval."""
+    final = analysis.final_epoch(table)
+    rows = []
+    for (problem, optimizer, batch), cell in final.groupby(["problem", "optimizer", "batch_size"]):
+        lr = kept.get((problem, optimizer))
+        if lr is None or lr not in set(cell["lr"]):
+            continue
+        acc = cell.groupby("lr")["test_acc"].mean()
+        rows.append(dict(problem=problem, optimizer=optimizer, batch_size=int(batch), kept_lr=lr,
+                         regret=float(acc[analysis.tuned_lr(cell)] - acc[lr])))
+    return pd.DataFrame(rows)
+
+
+def slope(best: pd.DataFrame) -> float:
+    """Least-squares slope of log10(best lr) on log10(batch size): 1 is the linear scaling
+    rule, 0.5 the square-root rule, 0 a best lr that ignores the batch size."""
+    return float(np.polyfit(np.log10(best["batch_size"]), np.log10(best["best_lr"]), 1)[0])

@@ -1,0 +1,235 @@
+"""How much each hyperparameter matters: functional ANOVA (Hutter et al. 2014) through
+optuna's fANOVA, on the runs of a design, with bootstrap intervals.
+
+The design's records become an optuna study (one trial per run, the objective its final
+validation accuracy), its hyperparameters in the scale the design sampled them in (log10
+for the log-scaled ones), so fANOVA's marginals average over the same measure. optuna
+scores single hyperparameters; the lr x batch size interaction uses the same fitted
+forest: the variance of the pair's joint marginal minus the two main effects.
+"""
+from __future__ import annotations
+
+import math
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..store import paths
+from ..stats.analysis import LEVEL
+from .design import SPACES
+
+N_TREES = 64
+BOOTSTRAP = 50
+
+
+def _coordinate(scale: str, value: float) -> float:
+    """A hyperparameter in the scale its design sampled it (uniform there)."""
+    if scale == "linear":
+        return float(value)
+    if scale == "power-of-2":
+        return math.log2(value)
+    return math.log10(1 - value if scale == "complement-log" else value)
+
+
+def design_table(final: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+    """One row per run of ``optimizer`` in ``final`` (``analysis.final_epoch`` rows with
+    ``hparams`` and ``batch_size``): its coordinates in the design's space and its final
+    validation accuracy (a diverged run at chance, as everywhere)."""
+    space = SPACES[optimizer]
+    rows = []
+    for r in final[final["optimizer"] == optimizer].itertuples():
+        hp = dict(kv.split("=") for kv in r.hparams.split(","))
+        values = {"lr": r.lr, "batch_size": r.batch_size, **{k: float(hp[k]) for k in space
+                                                             if k not in ("lr", "batch_size")}}
+        rows.append({**{k: _coordinate(space[k][0], values[k]) for k in space},
+                     "valid_acc": r.valid_acc})
+    return pd.DataFrame(rows, columns=[*space, "valid_acc"])
+
+
+def _study(table: pd.DataFrame, optimizer: str, box: dict | None = None):
+    """The runs as an optuna study over the design's box (``box``: some of its sides
+    narrowed, in the design's coordinates)."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+    space = SPACES[optimizer]
+    sides = {k: _lo_hi(*space[k]) for k in space} | (box or {})
+    dists = {k: FloatDistribution(*sides[k]) for k in space}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    outside = {k: table[k][(table[k] < dists[k].low - 1e-3) | (table[k] > dists[k].high + 1e-3)]
+               for k in space}
+    if any(len(v) for v in outside.values()):
+        raise ValueError(f"runs outside the {optimizer} design's box: { {k: list(v) for k, v in outside.items() if len(v)} }")
+    # (clipped: a point rounded to 4 significant digits may sit a hair outside the box)
+    study.add_trials([optuna.trial.create_trial(params={k: float(np.clip(row[k], dists[k].low, dists[k].high))
+                                                        for k in space},
+                                                distributions=dists, value=float(row["valid_acc"]))
+                      for _, row in table.iterrows()])
+    return study
+
+
+def _lo_hi(scale: str, low: float, high: float) -> tuple[float, float]:
+    """The design's box in its coordinates (a complement-log box bounds 1 - x already)."""
+    if scale == "complement-log":
+        return math.log10(low), math.log10(high)
+    return _coordinate(scale, low), _coordinate(scale, high)
+
+
+def scores(table: pd.DataFrame, optimizer: str, seed: int = 0,
+           pair: tuple[str, str] = ("lr", "batch_size"), box: dict | None = None) -> dict[str, float]:
+    """Fraction of the variance of validation accuracy explained by each hyperparameter's
+    main effect, and by the interaction of ``pair`` (key ``"lr x batch_size"``)."""
+    from optuna.importance import FanovaImportanceEvaluator
+    study = _study(table, optimizer, box)
+    names = list(SPACES[optimizer])
+    evaluator = FanovaImportanceEvaluator(n_trees=N_TREES, seed=seed)
+    main = evaluator.evaluate(study, params=names)  # fractions of the variance, unnormalised
+    # the interaction, from the forest optuna just fitted: V(i, j) - V(i) - V(j), per tree
+    # (the singles' per-tree variances optuna computed and kept, clipped at 0 as here; its
+    # forest's columns are the hyperparameters sorted by name)
+    fanova = evaluator._evaluator
+    i, j = sorted(names).index(pair[0]), sorted(names).index(pair[1])
+    fractions = []
+    for t, tree in enumerate(fanova._trees):
+        if tree.variance > 0:
+            joint = max(0.0, tree.get_marginal_variance(np.array([i, j])))
+            fractions.append((joint - fanova._variances[i][t] - fanova._variances[j][t]) / tree.variance)
+    return {**{k: float(main[k]) for k in names}, f"{pair[0]} x {pair[1]}": float(np.mean(fractions))}
+
+
+def draws(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, seed: int = 0,
+          box: dict | None = None) -> pd.DataFrame:
+    """The scores (columns) on the runs as they are (row 0) and on ``reps`` resamples of the
+    runs with replacement (rows 1..reps), the forest refitted each time."""
+    rng = np.random.default_rng(seed)
+    rows = [scores(table, optimizer, seed, box=box)]
+    for b in range(reps):
+        resample = table.iloc[rng.integers(0, len(table), len(table))].reset_index(drop=True)
+        rows.append(scores(resample, optimizer, seed + 1 + b, box=box))
+    return pd.DataFrame(rows)
+
+
+def with_groups(d: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+    """``d`` (``draws``) with the sums the claims are about, computed per draw so their
+    intervals are paired: ``OTHERS`` (the optimizer's hyperparameters besides lr and the
+    batch size), ``BETAS`` (Adam's two), and ``LR_LEAD``: lr's share minus the largest
+    share of any other single hyperparameter."""
+    singles = [k for k in SPACES[optimizer] if k != "lr"]
+    out = d.assign(**{OTHERS: d[[k for k in singles if k != "batch_size"]].sum(axis=1),
+                      LR_LEAD: d["lr"] - d[singles].max(axis=1)})
+    if {"beta1", "beta2"} <= set(d.columns):
+        out[BETAS] = d["beta1"] + d["beta2"]
+    return out
+
+
+OTHERS, BETAS, LR_LEAD = "other optimizer hyperparameters", "beta1 + beta2", "lr lead"
+# the terms a figure shows, in its order: every single hyperparameter of either design
+# space, then the interaction (a term missing from a design is left out there)
+SINGLE_AND_PAIR = ("lr", "beta1", "beta2", "eps", "momentum", "batch_size", "lr x batch_size")
+
+
+def bootstrap(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, level: float = LEVEL,
+              seed: int = 0, box: dict | None = None) -> pd.DataFrame:
+    """Each score (and each sum of ``with_groups``) on the runs as they are, with a
+    percentile bootstrap interval over runs resampled with replacement."""
+    d = with_groups(draws(table, optimizer, reps, seed, box), optimizer)
+    lo, hi = (1 - level) / 2, (1 + level) / 2
+    rest = d.iloc[1:]
+    return pd.DataFrame({"term": list(d.columns), "share": list(d.iloc[0]),
+                         "lo": [rest[k].quantile(lo) for k in d.columns],
+                         "hi": [rest[k].quantile(hi) for k in d.columns], "n_runs": len(table)})
+
+
+def _what(table: pd.DataFrame, optimizer: str, reps: int, level: float, seed: int,
+          box: dict | None = None) -> dict:
+    """What the scores depend on (their cache key): the runs' coordinates and accuracies,
+    the box, the settings and the versions of the libraries that fit the forests."""
+    return {"runs": table.to_csv(index=False, float_format="%.17g"), "optimizer": optimizer,
+            "reps": reps, "level": level, "seed": seed, "trees": N_TREES,
+            **({"box": {k: list(v) for k, v in box.items()}} if box else {}),
+            "versions": {p: version(p) for p in ("optuna", "scikit-learn", "numpy")}}
+
+
+def stored(table: pd.DataFrame, optimizer: str, path: str | Path, reps: int | None = None,
+           level: float = LEVEL, seed: int = 0, box: dict | None = None) -> pd.DataFrame:
+    """``bootstrap`` (``reps`` None: ``BOOTSTRAP``), read from the JSON at ``path`` when it
+    was computed from exactly this table with these settings (the forests take minutes),
+    computed and written otherwise."""
+    reps = BOOTSTRAP if reps is None else reps
+    return pd.DataFrame(paths.cached_rows(path, _what(table, optimizer, reps, level, seed, box),
+                                          lambda: bootstrap(table, optimizer, reps, level, seed,
+                                                            box).to_dict("records")))
+
+
+NEAR = 0.5       # decades either side of the study's tuned lr: "once lr is about right"
+MIN_NEAR = 24    # fewer runs than this in that window leave the forest too little to split
+
+
+def near(table: pd.DataFrame, tuned_lr: float, half: float = NEAR) -> tuple[pd.DataFrame, dict]:
+    """The runs of a design (``design_table``) within ``half`` decades of ``tuned_lr``, and
+    the box with lr's side narrowed to that window: how much the other hyperparameters
+    matter once the lr is about right, rather than over the design's whole lr range."""
+    c = math.log10(tuned_lr)
+    keep = (table["lr"] - c).abs() <= half + 1e-9
+    return table[keep].reset_index(drop=True), {"lr": (c - half, c + half)}
+
+
+def _cache_dir(results_dir) -> Path:
+    """The published store keeps its results under data/importance, others under _build."""
+    published = paths.runs_dir(results_dir).resolve() == paths.PUBLISHED_RUNS.resolve()
+    return paths.ROOT / ("data" if published else "_build") / "importance"
+
+
+def _tables(designs: dict | None, results_dir, train_missing: bool):
+    """(problem, optimizer, epochs, ``design_table``) per design whose runs are all stored
+    (or trained, with ``train_missing``); and the (done, planned) runs of the others."""
+    from ..stats import analysis
+    from . import design
+    designs = design.PUBLISHED if designs is None else designs
+    tables, running = [], {}
+    for (problem, optimizer), (n, epochs) in designs.items():
+        done, planned = design.progress(problem, optimizer, n, epochs, results_dir)
+        if done < planned and not train_missing:
+            running[(problem, optimizer)] = (done, planned)
+            continue
+        runs = design.run(problem, optimizer, n, epochs, results_dir, train_missing=train_missing, quiet=True)
+        tables.append((problem, optimizer, epochs, design_table(analysis.final_epoch(runs), optimizer)))
+    return tables, running
+
+
+def of_designs(designs: dict | None = None, results_dir=None, *, train_missing: bool = False,
+               tuned: dict[tuple[str, str], float] | None = None):
+    """``stored`` for every design (None: ``design.PUBLISHED``) whose runs are all stored
+    (or trained, with ``train_missing``), as rows with ``problem``, ``optimizer``,
+    ``epochs`` and ``sd`` (the standard deviation of the accuracy the shares split); None
+    if there is none yet. Also the (done, planned) runs of the others, and, given ``tuned``
+    (per (problem, optimizer), the study's tuned lr), the same analysis near it on the same
+    runs (``_near``; None without ``tuned``): each design's runs are read once."""
+    tables, running = _tables(designs, results_dir, train_missing)
+    cache = _cache_dir(results_dir)
+    frames = [stored(table, optimizer, cache / f"{problem}-{optimizer}.json").assign(
+              problem=problem, optimizer=optimizer, epochs=epochs, sd=float(table["valid_acc"].std()))
+              for problem, optimizer, epochs, table in tables]
+    near_rows = None if tuned is None else _near(tables, tuned, cache)
+    return (pd.concat(frames, ignore_index=True) if frames else None), running, near_rows
+
+
+def _near(tables: list, tuned: dict[tuple[str, str], float], cache: Path) -> pd.DataFrame | None:
+    """``stored`` on the runs of each design (``_tables``) within ``NEAR`` decades of its
+    problem's tuned lr (``tuned``; a design without one is left out), as rows with
+    ``problem``, ``optimizer``, ``epochs``, ``tuned_lr``, ``n_runs`` and ``sd``; a design
+    with fewer than ``MIN_NEAR`` runs in the window gets one row saying so (term None)."""
+    frames = []
+    for problem, optimizer, epochs, table in tables:
+        if (problem, optimizer) not in tuned:
+            continue
+        window, box = near(table, tuned[(problem, optimizer)])
+        meta = dict(problem=problem, optimizer=optimizer, epochs=epochs, tuned_lr=tuned[(problem, optimizer)],
+                    sd=float(window["valid_acc"].std()))
+        if len(window) < MIN_NEAR:
+            frames.append(pd.DataFrame([{"term": None, "n_runs": len(window), **meta}]))
+            continue
+        frames.append(stored(window, optimizer, cache / f"{problem}-{optimizer}-near.json", box=box).assign(**meta))
+    return pd.concat(frames, ignore_index=True) if frames else None
