@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 TINY = {"problems": ["mnist_logreg"], "optimizers": ["adam", "sgd_momentum"],
         "lrs": [0.001, 0.1], "stage2_seeds": [0, 1], "epochs": 1}
 BIN = Path(sys.executable).parent
+COVERAGE_REPS = 8  # the Method's simulations, cut down: the page is what is tested here
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def built(workdir):
     runs = workdir / "runs"
     params = workdir / "tiny.yaml"
     tiny = {**TINY, "results_dir": str(runs)}  # the first page answers from the tiny study
-    params.write_text(yaml.safe_dump({"mnist": tiny, "intro": tiny, "method": {"coverage_reps": 40}}))
+    params.write_text(yaml.safe_dump({"mnist": tiny, "intro": tiny, "method": {"coverage_reps": COVERAGE_REPS}}))
     r = subprocess.run([sys.executable, "-m", "lrsweep", "book", "--params", str(params),
                         "--out", str(workdir / "build")], capture_output=True, text=True,
                        timeout=900)
@@ -54,6 +55,15 @@ def test_chapter_executed_by_papermill_glues_its_numbers_and_saves_its_figures(b
             "mnist_logreg__summary_table", "design"} <= glued
     # stage 1: 2 lrs x seed 0; stage 2: the default and the best (here both) x seeds 0, 1
     assert len(list((runs / "mnist_logreg").glob("*.json"))) == 2 * 2 * 2
+    # the parameters a page ran with, collapsed: the reader's overrides on the variant page,
+    # the defaults with the build's own train_missing on a page the build did not vary
+    shown = [c for c in nb["cells"] if "hide-cell" in c["metadata"].get("tags", [])]
+    assert len(shown) == 1 and "injected-parameters" in shown[0]["metadata"]["tags"]
+    source = "".join(shown[0]["source"])
+    assert "mnist_logreg" in source and "train_missing" not in source
+    fmnist = json.loads((workdir / "build" / "book" / "chapters" / "fmnist.ipynb").read_text())
+    [params] = [c for c in fmnist["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert "hide-cell" in params["metadata"]["tags"] and "train_missing = False" in "".join(params["source"])
     figures = workdir / "build" / "book" / "figures"  # the build's figures_dir, not the checkout's
     for name in ("fig-mnist-logreg-lr", "fig-mnist-logreg-epochs"):
         assert len(list(figures.glob(f"{name}.*"))) == 3, name
@@ -105,7 +115,7 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     assert "sha256:ba891046e6505d7a" in cite  # MNIST training images, as the records hold it
     # the method page: the design from the registries, the rules, the simulated coverage
     method = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "method.html").read_text()))
-    assert "coverage (40 studies)" in method and "beta1 = 0.9, beta2 = 0.999" in method
+    assert f"coverage ({COVERAGE_REPS} studies)" in method and "beta1 = 0.9, beta2 = 0.999" in method
     assert "fmnist_2c2d" in method and "1 point" in method
     # the reference list renders the cited paper
     assert "adam: a method for stochastic optimization" in (html / "references.html").read_text().lower()

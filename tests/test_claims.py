@@ -111,7 +111,8 @@ def test_claims_table_reads_the_designs_when_given():
     assert 'href="chapters/beyond.html#fig-importance"' in html
     assert 'href="chapters/synthesis.html#fig-grids"' in html
     assert 'href="chapters/mnist.html#fig-mnist-logreg-epochs"' not in html  # problem "p" has no chapter
-    assert t["figure"][2] == ("fig-basin", "synthesis")
+    assert t["figure"][2] == ("fig-basin", "synthesis", "basin widths (Synthesis)")
+    assert ">coarse grids (Synthesis)</a>" in html and ">fig-grids<" not in html  # no raw anchors
 
 
 def test_the_betas_are_judged_near_the_tuned_lr_with_the_old_verdict_beside():

@@ -171,3 +171,16 @@ def test_the_near_analysis_keys_its_cache_by_the_box_and_says_when_too_few_runs(
     assert rows["sd"].iloc[0] == pytest.approx(window["valid_acc"].std())
     assert f"fewer than the {importance.MIN_NEAR}" in beyond_summary.near_sentence(rows)
     assert importance.of_designs(tuned={})[2] is None  # no tuned lr: nothing to centre on
+
+
+def test_the_importance_is_summarised_in_one_sentence_elsewhere():
+    """The first page and the synthesis give the designs' result in one sentence (the full
+    account is on the Beyond page): the range of the lr's share and of the others'."""
+    shares = pd.DataFrame({"problem": ["a", "a", "b", "b"], "optimizer": ["adam"] * 4,
+                           "term": ["lr", importance.OTHERS] * 2, "share": [0.72, 0.004, 0.98, 0.05]})
+    text = beyond_summary.importance_short(shares, {})
+    assert text == ("In 2 designs that vary every hyperparameter at once, the learning rate explains "
+                    "72% to 98% of the variance of the final validation accuracy, the optimizer's "
+                    "other hyperparameters together 0% to 5%.")
+    assert text.count(".") == 1
+    assert beyond_summary.importance_short(None, {}).startswith("No design over the hyperparameters")

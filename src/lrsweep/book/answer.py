@@ -65,7 +65,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     shares, designs_running, near, _ = beyond_summary.read_designs(None, results_dir)  # read once, used twice
     values = {"pending_note": verdicts.pending_note(running), "design": wording.design_phrase(problems_, stage2_seeds),
               "cheapest": beyond_summary.cheapest_sentence(alternatives),
-              "importance": beyond_summary.importance_summary(shares, designs_running, near),
+              "importance": beyond_summary.importance_short(shares, designs_running),
               "batch_caveat": beyond_summary.batch_caveat(results_dir),
               "scope": verdicts.scope(problems_, epochs),
               "adam_default_lr": f"{optim.get('adam').default_lr:g}"}

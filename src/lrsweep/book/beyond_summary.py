@@ -142,6 +142,24 @@ def importance_summary(shares: pd.DataFrame | None, running: dict, near: pd.Data
     return importance_sentence(shares) + ("" if split is None or split.empty else " " + near_sentence(split))
 
 
+def importance_short(shares: pd.DataFrame | None, running: dict) -> str:
+    """The designs' result in one sentence, for the pages that only point to Beyond: the
+    range over the stored designs of the learning rate's share of the variance, and of the
+    other hyperparameters' together (the intervals are on the Beyond page)."""
+    if shares is None:
+        return "No design over the hyperparameters is complete yet" + (
+            f": {running_phrase(running)}." if running else ".")
+    from ..study.importance import OTHERS
+    by_term = shares.groupby("term")["share"]
+    low, high = by_term.min(), by_term.max()
+    span = lambda t: (f"{100 * low[t]:.0f}%" if f"{100 * low[t]:.0f}" == f"{100 * high[t]:.0f}"  # noqa: E731
+                      else f"{100 * low[t]:.0f}% to {100 * high[t]:.0f}%")
+    n = shares[["problem", "optimizer"]].drop_duplicates().shape[0]
+    return (f"In {wording.plural(n, 'design')} that vary every hyperparameter at once, the learning rate explains "
+            f"{span('lr')} of the variance of the final validation accuracy, the optimizer's other "
+            f"hyperparameters together {span(OTHERS)}.")
+
+
 def running_phrase(running: dict) -> str:
     """Designs under way, as "Adam on fmnist_mlp (19 of 128 runs); ..."."""
     from ..store import optim

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,7 @@ def read_params(params_file: str | None) -> dict[str, dict]:
 
 
 BUILD_KEYS = ("figures_dir", "train_missing")  # parameters the build sets, not the reader
+SHOWN_BUILD_KEYS = ("train_missing",)  # what the page says it ran with (figures_dir: a machine path)
 
 
 def book_parameters(notebook: Path, figures_dir: Path, variant: bool) -> dict:
@@ -61,11 +63,22 @@ def book_parameters(notebook: Path, figures_dir: Path, variant: bool) -> dict:
     return {k: v for k, v in given.items() if k in declared}
 
 
+def shown_parameters(source: str, given: dict) -> str:
+    """A parameters cell as the page shows it: each ``SHOWN_BUILD_KEYS`` line carries the
+    value this build ran the page with, not the default a reader's own run gets."""
+    for key in SHOWN_BUILD_KEYS:
+        if key in given:
+            source = re.sub(rf"^{key}(\s*)=\s*[^#\n]*?(\s*#[^\n]*)?$",
+                            lambda m: f"{key}{m.group(1)}= {given[key]!r}" + (m.group(2) or ""),
+                            source, flags=re.M)
+    return source
+
+
 def execute(notebook: Path, output: Path, parameters: dict, overridden: bool) -> None:
     """Run one chapter with papermill, from the repository root (so relative paths in
-    parameters mean the same as on the command line). The page shows the study's
-    parameters that were used: the defaults cell, or the reader's overrides in its place;
-    never the build's own settings."""
+    parameters mean the same as on the command line). The page shows the parameters it was
+    computed with, collapsed under a toggle: the defaults cell (with the build's own
+    settings), or the reader's overrides in its place."""
     import nbformat
     import papermill
     papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
@@ -78,10 +91,10 @@ def execute(notebook: Path, output: Path, parameters: dict, overridden: bool) ->
             kept = [line for line in cell.source.splitlines()
                     if line.split(" = ")[0] not in BUILD_KEYS]
             cell.source = "\n".join(kept)
-            if not overridden:
-                tags.append("remove-cell")
-        elif "parameters" in tags and overridden:
-            tags.append("remove-cell")
+            tags.append("hide-cell" if overridden else "remove-cell")
+        elif "parameters" in tags:
+            cell.source = shown_parameters(cell.source, parameters)
+            tags.append("remove-cell" if overridden else "hide-cell")
     nbformat.write(nb, output)
 
 

@@ -218,22 +218,24 @@ def _betas_row(whole: dict | None, near: pd.DataFrame | None) -> dict:
                 evidence=f"within {NEAR:g} decades of the tuned lr, {_design_evidence('betas', c)}. {old}")
 
 
-def figure(key: str, problem: str | None = None) -> tuple[str, str]:
-    """The figure that shows a claim's evidence: (its name, its page)."""
+def figure(key: str, problem: str | None = None) -> tuple[str, str, str]:
+    """The figure that shows a claim's evidence: (its anchor, its page, how the table names it)."""
     from ..study.lr_study import CHAPTERS
+    from .wording import readable
     if key in ("grid", "two"):
-        return "fig-grids", "synthesis"
+        return "fig-grids", "synthesis", "coarse grids (Synthesis)"
     if key == "shape":
         page = next((c for c, probs in CHAPTERS.items() if problem in probs), None)
         # (a problem outside the book's chapters has no page of its own)
-        return (f"fig-{problem.replace('_', '-')}-epochs", page) if page else ("fig-basin", "synthesis")
-    return "fig-importance", "beyond"
+        return ((f"fig-{problem.replace('_', '-')}-epochs", page, f"curves over epochs, {readable(problem)}")
+                if page else ("fig-basin", "synthesis", "basin widths (Synthesis)"))
+    return "fig-importance", "beyond", "importance (Beyond the learning rate)"
 
 
 def shown(rows: pd.DataFrame, chapters_url: str = ""):
     """The claims table as the book shows it (the first page and the synthesis), each
     claim linked to its figure (``chapters_url``: the chapters' folder as the page sees it)."""
     from . import report
-    links = [report.Link(f[0], f"{chapters_url}{f[1]}.html#{f[0]}") if f else "" for f in rows["figure"]]
+    links = [report.Link(f[2], f"{chapters_url}{f[1]}.html#{f[0]}") if f else "" for f in rows["figure"]]
     return report.table(rows.assign(link=links), {
-        **{k: (k, "{}") for k in ("claim", "verdict", "evidence")}, "figure": ("link", lambda x: x)})
+        **{k: (k, "{}") for k in ("claim", "verdict", "evidence")}, "shown in": ("link", lambda x: x)})

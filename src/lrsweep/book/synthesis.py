@@ -120,7 +120,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
         plain_answer=verdicts.plain_answer(summary, fixed), influence_sentence=verdicts.influence_sentence(summary, fixed),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
-        importance=beyond_summary.importance_summary(shares, designs_running, near),
+        importance=beyond_summary.importance_short(shares, designs_running),
         batch_caveat=beyond_summary.batch_caveat(results_dir))
     optimizers_ = sorted(set(final["optimizer"]))
     recommendations = " ".join(f"{{glue:text}}`{o}_recommendation`" for o in optimizers_)

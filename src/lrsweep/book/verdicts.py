@@ -197,8 +197,9 @@ def cliff_sentence(final: pd.DataFrame, optimizer: str = "adam") -> str:
 
 
 def pending_note(running: dict[str, lr_study.Progress]) -> str:
+    """The page's one status line: what is still running ("" once everything is stored)."""
     if not running:
-        return "Every problem of this study has all its runs."
+        return ""
     return ("Still running, so not in the table yet: " + "; ".join(
         f"{p} ({now.done} of {now.planned} runs"
         + (f" of stage {now.stage}" if now.stage else " of its alternatives") + ")"
