@@ -153,8 +153,8 @@ def test_pdf_from_the_same_execution(built, workdir):
         assert numbers[key] in text, key
     # every figure caption, numbered as in the HTML
     numbers = []
-    for start in ("Regret per problem", "mnist_logreg: test accuracy (left)",
-                  "mnist_logreg: test accuracy over the epochs",
+    for start in ("Regret per problem", "MNIST (logistic regression): test accuracy (left)",
+                  "MNIST (logistic regression): test accuracy over the epochs",
                   "Test accuracy of Adam over the epochs, ours"):  # intro, mnist, ..., deepobs
         [n] = re.findall(rf"Fig\. (\d+): {re.escape(start)}", text)
         numbers.append(int(n))

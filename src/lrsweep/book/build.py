@@ -95,6 +95,9 @@ def execute(notebook: Path, output: Path, parameters: dict, overridden: bool) ->
         elif "parameters" in tags:
             cell.source = shown_parameters(cell.source, parameters)
             tags.append("remove-cell" if overridden else "hide-cell")
+        if "parameters" in tags or "injected-parameters" in tags:
+            cell.metadata["mystnb"] = {"code_prompt_show": "The parameters this page ran with",
+                                       "code_prompt_hide": "Hide the parameters"}
     nbformat.write(nb, output)
 
 

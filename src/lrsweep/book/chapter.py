@@ -63,15 +63,16 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
             f"{g(o + '_regret_ci')}, {g(o + '_n_seeds')} seeds; verdict on the default: "
             f"**{g(o + '_verdict')}**). Learning rates within {g('delta')} point of its best span "
             f"{g(o + '_basin')} decades (as measured, to the most the grid's steps allow).")
+    name = wording.readable(problem)
     text = f"""
-## {problem}: {problems.get(problem).description}
+## {name}
 
-Trained for {g("epochs_phrase")}. {" ".join(sentences)}
+{problems.get(problem).description}; the records and commands call it `{problem}`. Trained for {g("epochs_phrase")}. {" ".join(sentences)}
 
 ```{{glue:figure}} {k("fig_lr")}
 :name: {lr_fig}
 
-{problem}: test accuracy (left) and test loss (right) after {g("epochs_phrase")} against
+{name}: test accuracy (left) and test loss (right) after {g("epochs_phrase")} against
 the learning rate (log scale), per optimizer. Lines: mean over the seeds each learning rate
 has; bands: their range; crosses: diverged runs, triangles: runs that ended at chance
 accuracy without diverging (both counted at chance accuracy, and left out of the loss);
@@ -83,7 +84,7 @@ dashed line: the default learning rate.
 ```{{glue:figure}} {k("fig_epochs")}
 :name: {epoch_fig}
 
-{problem}: test accuracy over the epochs at the tuned learning rate, the grid points a
+{name}: test accuracy over the epochs at the tuned learning rate, the grid points a
 decade either side of it and the default, per optimizer (mean over seeds). A learning rate
 that is too small rises slowly; one that is too large rises fast, then stalls or falls.
 ```
@@ -99,9 +100,9 @@ that is too small rises slowly; one that is too large rises fast, then stalls or
 def pending(problem: str, now: lr_study.Progress) -> str:
     """The section of a problem whose study is still running, in place of its results."""
     return f"""
-## {problem}: {problems.get(problem).description}
+## {wording.readable(problem)}
 
-The study of {problem} is still running: {now.done} of the {now.planned} runs of its stage
+The study of {problems.get(problem).description} (`{problem}`) is still running: {now.done} of the {now.planned} runs of its stage
 {now.stage} are stored. `python -m lrsweep study {problem}` trains the rest (resuming where
 it stopped); this section shows the results once the book is built again.
 """
