@@ -5,11 +5,13 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from ..store import optim, paths
+from . import wording
 
 FORMATS = ("svg", "pdf", "png")
 # no creation dates (and, below, fixed SVG ids): the same figure gives the same bytes
@@ -18,6 +20,15 @@ _NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}
 
 # One colour per optimizer throughout the book (colour-blind-safe), in registry order.
 COLORS = dict(zip((o.label for o in optim.OPTIMIZERS.values()), sns.color_palette("colorblind")))
+# Learning rates get their own sequential palette: the optimizers' blue and pink mean Adam and
+# SGD-momentum on every figure.
+LR_PALETTE = "copper"
+
+
+def _percent(ax) -> None:
+    """An accuracy axis in percent, as the text speaks of it."""
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0, decimals=0))
+
 # How failed runs are marked: they sit at chance accuracy, for different reasons.
 OUTCOME_MARKERS = {"diverged": ("x", "diverged"), "no_learning": ("v", "did not learn")}
 METRIC_LABELS = {"test_acc": "test accuracy", "valid_acc": "validation accuracy",
@@ -73,7 +84,10 @@ def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",)
                     ax.scatter(bad["lr"], bad[metric], marker=marker, color="black", zorder=5, label=label)
             for lr in defaults:
                 ax.axvline(lr, color="grey", ls="--", lw=1, label=f"default lr {lr:g}")
-            ax.set(xscale="log", title=prob, xlabel="learning rate", ylabel=METRIC_LABELS.get(metric, metric))
+            ax.set(xscale="log", title=wording.readable(prob), xlabel="learning rate",
+                   ylabel=METRIC_LABELS.get(metric, metric))
+            if metric.endswith("_acc"):
+                _percent(ax)
     _shared_legend(fig, axes.flat)
     return fig
 
@@ -88,9 +102,12 @@ def curves_over_epochs(table: pd.DataFrame, problem: str, lrs: dict[str, list[fl
     for ax, (opt, chosen) in zip(axes[0], lrs.items()):
         sub = table[(table["problem"] == problem) & (table["optimizer"] == opt) & table["lr"].isin(chosen)]
         sns.lineplot(sub.assign(lr=sub["lr"].map(lambda x: f"{x:g}")), x="epoch", y=metric,
-                     hue="lr", hue_order=[f"{x:g}" for x in sorted(chosen)], palette="viridis",
+                     hue="lr", hue_order=[f"{x:g}" for x in sorted(chosen)], palette=LR_PALETTE,
                      errorbar=None, marker=".", ax=ax)
-        ax.set(title=f"{problem}: {optim.get(opt).label}", ylabel=METRIC_LABELS.get(metric, metric))
+        ax.set(title=f"{wording.readable(problem)}: {optim.get(opt).label}",
+               ylabel=METRIC_LABELS.get(metric, metric))
+        if metric.endswith("_acc"):
+            _percent(ax)
         ax.legend(title="lr", fontsize="small")
     return fig
 
@@ -197,7 +214,7 @@ def importance(shares: pd.DataFrame) -> plt.Figure:
             err = [(sub["share"] - sub["lo"]).clip(lower=0), (sub["hi"] - sub["share"]).clip(lower=0)]
             ax.barh(y, 100 * sub["share"], height=step, color=COLORS.get(opt), label=opt,
                     xerr=[100 * e for e in err], error_kw=dict(ecolor="0.25", capsize=2, lw=1))
-        ax.set(title=prob, xlabel=f"share of the variance (%), {LEVEL:.0%} interval", xlim=(0, 100))
+        ax.set(title=wording.readable(prob), xlabel=f"share of the variance (%), {LEVEL:.0%} interval", xlim=(0, 100))
     axes[0][0].set_yticks(range(len(terms)), terms)
     axes[0][0].invert_yaxis()
     _shared_legend(fig, axes.flat)
@@ -227,7 +244,7 @@ def best_lr_by_batch(best: pd.DataFrame) -> plt.Figure:
             for power, ls in ((0.5, ":"), (1.0, "--")):
                 ax.plot(sub["batch_size"], mid["best_lr"] * (sub["batch_size"] / mid["batch_size"]) ** power,
                         ls=ls, color="grey", lw=1, label=f"lr ∝ batch size^{power:g}")
-        ax.set(xscale="log", yscale="log", title=prob, xlabel="batch size", ylabel="best learning rate")
+        ax.set(xscale="log", yscale="log", title=wording.readable(prob), xlabel="batch size", ylabel="best learning rate")
         ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(d["batch_size"]))))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -250,7 +267,7 @@ def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) ->
             for opt, sub in theirs[(theirs["problem"] == prob) & (theirs["epoch"] > 0)].groupby("optimizer"):
                 ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {opt}",
                         color=COLORS.get(optim.get(opt).label) if opt in optim.OPTIMIZERS else "grey")
-        ax.set(yscale="log", xscale="log", title=prob, xlabel="epochs", ylabel="best learning rate")
+        ax.set(yscale="log", xscale="log", title=wording.readable(prob), xlabel="epochs", ylabel="best learning rate")
         ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -291,13 +308,14 @@ def deepobs_overlay(matched: pd.DataFrame) -> plt.Figure:
     probs = sorted(set(matched["problem"]))
     fig, axes = plt.subplots(1, len(probs), figsize=(5 * len(probs), 3.6), squeeze=False,
                              layout="constrained")
-    palette = dict(zip(sorted(set(matched["lr"])), sns.color_palette("viridis", matched["lr"].nunique())))
+    palette = dict(zip(sorted(set(matched["lr"])), sns.color_palette(LR_PALETTE, matched["lr"].nunique())))
     for ax, prob in zip(axes[0], probs):
         for lr, sub in matched[matched["problem"] == prob].groupby("lr"):
             ax.plot(sub["epoch"], sub["test_acc_ours"], color=palette[lr], label=f"lr {lr:g}, ours")
             ax.plot(sub["epoch"], sub["test_acc_deepobs"], color=palette[lr], ls=":",
                     label=f"lr {lr:g}, DeepOBS")
-        ax.set(title=prob, xlabel="epoch", ylabel="test accuracy")
+        ax.set(title=wording.readable(prob), xlabel="epoch", ylabel="test accuracy")
+        _percent(ax)
     _shared_legend(fig, axes.flat)
     return fig
 
@@ -328,7 +346,7 @@ def regret_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None,
                     label="DeepOBS, one seed, best chosen on test")
         if delta is not None:
             ax.axhline(100 * delta, color="grey", ls="--", lw=1, label=f"tolerance, {100 * delta:g} point")
-        ax.set(title=prob, xscale="log", xlabel="epochs trained (log scale)", ylabel="regret of the default (points)")
+        ax.set(title=wording.readable(prob), xscale="log", xlabel="epochs trained (log scale)", ylabel="regret of the default (points)")
         ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
