@@ -257,15 +257,20 @@ def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) ->
     optimizer, and DeepOBS's (chosen on test, 100 epochs) where given."""
     style()
     probs = sorted(set(ours["problem"]) | (set(theirs["problem"]) if theirs is not None else set()))
-    fig, axes = plt.subplots(1, len(probs), figsize=(4.4 * len(probs), 3.4), squeeze=False,
+    cols = min(3, len(probs))  # a grid, never a strip of six narrow panels
+    rows = -(-len(probs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols + 1.8, 3.0 * rows), squeeze=False,
                              sharey=True, layout="constrained")
-    for ax, prob in zip(axes[0], probs):
+    for ax in axes.flat[len(probs):]:
+        ax.set_visible(False)
+    for ax, prob in zip(axes.flat, probs):
         o = _labelled(ours[ours["problem"] == prob])
         for opt, sub in o.groupby("optimizer"):
             ax.step(sub["epoch"], sub["tuned_lr"], where="post", color=COLORS.get(opt), label=f"{opt} (ours)")
         if theirs is not None:  # epoch 0 (before training) has no best lr
             for opt, sub in theirs[(theirs["problem"] == prob) & (theirs["epoch"] > 0)].groupby("optimizer"):
-                ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {opt}",
+                name = optim.get(opt).label if opt in optim.OPTIMIZERS else opt.replace("_", " ")
+                ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {name}",
                         color=COLORS.get(optim.get(opt).label) if opt in optim.OPTIMIZERS else "grey")
         ax.set(yscale="log", xscale="log", title=wording.readable(prob), xlabel="epochs", ylabel="best learning rate")
         ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
