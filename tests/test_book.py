@@ -136,7 +136,7 @@ def test_pdf_from_the_same_execution(built, workdir):
     """make pdf: LaTeX from the chapters the book build executed (never executed again),
     every figure caption, the intro's glued numbers and the references in its text, and
     the HTML linking it."""
-    missing = [t for t in ("latexmk", "pdflatex", "pdftotext") if shutil.which(t) is None]
+    missing = [t for t in ("latexmk", "pdflatex", "pdftotext", "pdfinfo") if shutil.which(t) is None]
     if missing:
         pytest.skip(f"TeX Live is not installed ({', '.join(missing)} missing; make tex installs it)")
     html, runs = built
@@ -145,6 +145,11 @@ def test_pdf_from_the_same_execution(built, workdir):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     assert "reusing the executed chapters" in r.stdout and "executing chapters" not in r.stdout
     pdf = workdir / "build" / "lrsweep-report.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    meta = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    cfg = yaml.safe_load((paths.ROOT / "_config.yml").read_text())
+    assert meta["Title"].strip() == cfg["title"] and meta["Author"].strip() == cfg["author"]
+    assert "Adam" in meta["Subject"] and provenance.git_state()["commit"][:12] in meta["Subject"]
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
                                    text=True, check=True).stdout.split())
     numbers = report.headline_numbers(analysis.summary(analysis.final_epoch(

@@ -192,13 +192,21 @@ def build(params_file: str | None = None, strict: bool = True, out: Path | None 
     return 0
 
 
+PDF_SUBJECT = ("Learning-rate sweeps of Adam and SGD with momentum on image recognition: "
+               "can Adam's default learning rate be left untuned?")
+PDF_KEYWORDS = "Adam, learning rate, hyperparameter tuning, SGD with momentum, DeepOBS"
+
+
 def latex_elements(title: str, author: str, commit: str) -> dict:
-    """The PDF's LaTeX: a title page naming the commit, no blank pages, tables shrunk to
-    the line width."""
+    """The PDF's LaTeX: a title page naming the commit, the PDF's own title, author,
+    subject and keywords (hyperref, once it is loaded), no blank pages, tables shrunk to the
+    line width."""
     tex = lambda text: text.replace("_", "\\_").replace("&", "\\&").replace("%", "\\%")  # noqa: E731
+    metadata = (f"\\AtBeginDocument{{\\hypersetup{{pdftitle={{{tex(title)}}}, pdfauthor={{{tex(author)}}}, "
+                f"pdfsubject={{{tex(PDF_SUBJECT)} (commit {commit})}}, pdfkeywords={{{PDF_KEYWORDS}}}}}}}\n")
     return {
         "extraclassoptions": "openany,oneside",
-        "preamble": "\\usepackage{adjustbox}\n",
+        "preamble": "\\usepackage{adjustbox}\n" + metadata,
         "maketitle": ("\\begin{titlepage}\\centering\\vspace*{6em}"
                       f"{{\\Huge\\bfseries {tex(title)}\\par}}\\vspace{{3em}}"
                       f"{{\\Large {tex(author)}\\par}}\\vspace{{2em}}"
