@@ -169,7 +169,7 @@ def test_the_near_analysis_keys_its_cache_by_the_box_and_says_when_too_few_runs(
     rows = importance.of_designs(tuned={("p", "adam"): 1e-3})[2]
     assert len(rows) == 1 and rows["term"].isna().all() and rows["n_runs"].iloc[0] == len(window)
     assert rows["sd"].iloc[0] == pytest.approx(window["valid_acc"].std())
-    assert f"fewer than the {importance.MIN_NEAR}" in beyond_summary.near_sentence(rows)
+    assert f"fewer than the {importance.MIN_NEAR}" in beyond_page.near_sentence(rows)
     assert importance.of_designs(tuned={})[2] is None  # no tuned lr: nothing to centre on
 
 

@@ -94,9 +94,9 @@ betas do not matter, never for it. {glue:text}`design_budget`
 """
     if shares is None:
         return head + "\nNo design on these problems is stored yet.\n", values
-    values.update(near_sentence=beyond_summary.near_sentence(near),
+    values.update(near_sentence=near_sentence(near),
                   near_decades=f"{importance.NEAR:g}", near_min=str(importance.MIN_NEAR),
-                  importance_sentence=beyond_summary.importance_sentence(shares),
+                  importance_sentence=importance_sentence(shares),
                   importance_table=report.table(
                       shares[shares["term"].isin(importance.SINGLE_AND_PAIR)].assign(
                           shown=lambda d: [report.fmt_share(*r) for r in zip(d["share"], d["lo"], d["hi"])]),
@@ -249,3 +249,53 @@ of the dashed line the loss is within {{glue:text}}`delta` point.
 ```{{glue:}} alternatives_table
 ```
 """, values
+
+
+def _points(sd: float) -> str:
+    return f"{100 * sd:.2g} points"
+
+
+def importance_sentence(shares: pd.DataFrame) -> str:
+    """One sentence per design: the shares of lr, of the optimizer's other hyperparameters
+    together, of the batch size and of the lr x batch size interaction, with intervals."""
+    from ..study import design
+    from ..store import optim
+    from ..study.importance import OTHERS
+    out = []
+    for (problem, optimizer), d in shares.groupby(["problem", "optimizer"], sort=False):
+        d = d.set_index("term")
+        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
+        others = [k for k in design.SPACES[optimizer] if k not in ("lr", "batch_size")]
+        out.append(f"On {problem}, over {int(d['n_runs'].iloc[0])} Sobol points of "
+                   f"{optim.get(optimizer).label}'s space trained for {int(d['epochs'].iloc[0])} epochs, "
+                   f"the learning rate explains {f('lr')} of the variance of the final validation "
+                   f"accuracy (its standard deviation over the points: {_points(d['sd'].iloc[0])}), "
+                   f"{wording.and_list(others)} {'together ' if len(others) > 1 else ''}"
+                   f"{f(OTHERS)}, the batch size {f('batch_size')} and the interaction of lr and "
+                   f"batch size {f('lr x batch_size')}.")
+    return " ".join(out)
+
+
+def near_sentence(near: pd.DataFrame | None) -> str:
+    """The designs' shares within ``importance.NEAR`` decades of the tuned lr, per design."""
+    from ..study import importance
+    from ..store import optim
+    from ..study.importance import BETAS, MIN_NEAR, OTHERS
+    if near is None:
+        return "No design has its problem's study stored yet, so there is no tuned lr to centre on."
+    out = []
+    for (problem, optimizer), d in near.groupby(["problem", "optimizer"], sort=False):
+        head = (f"On {problem}, {optim.get(optimizer).label}'s design has {int(d['n_runs'].iloc[0])} "
+                f"runs within {importance.NEAR:g} decades of {report.fmt_lr(d['tuned_lr'].iloc[0])}")
+        if d["term"].isna().all():
+            out.append(f"{head}, fewer than the {MIN_NEAR} a forest needs, so it is not split.")
+            continue
+        d = d.set_index("term")
+        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
+        group = (f"beta1 and beta2 together {f(BETAS)}, and with eps {f(OTHERS)}" if BETAS in d.index
+                 else f"its other hyperparameters {f(OTHERS)}")
+        out.append(f"{head}. There the validation accuracy varies less (standard deviation "
+                   f"{_points(d['sd'].iloc[0])}), and the learning rate explains {f('lr')} of its "
+                   f"variance, {group}, the batch size {f('batch_size')} and the interaction of lr and "
+                   f"batch size {f('lr x batch_size')}.")
+    return " ".join(out)

@@ -12,6 +12,7 @@ from ..engine import range_test
 from ..study import alternatives, beyond, lr_study
 from . import report, wording
 
+
 def rows(problems_: list[str] | None = None, results_dir=None, range_dir: str | Path | None = None, *,
          train_missing: bool = True) -> tuple[pd.DataFrame | None, dict]:
     """``alternatives.table`` over every problem whose study is stored (None if there is
@@ -54,31 +55,6 @@ def cheapest_sentence(table: pd.DataFrame | None) -> str:
             f"{over}, the whole interval included, is {cheapest} ({rule}).")
 
 
-def _points(sd: float) -> str:
-    return f"{100 * sd:.2g} points"
-
-
-def importance_sentence(shares: pd.DataFrame) -> str:
-    """One sentence per design: the shares of lr, of the optimizer's other hyperparameters
-    together, of the batch size and of the lr x batch size interaction, with intervals."""
-    from ..study import design
-    from ..store import optim
-    from ..study.importance import OTHERS
-    out = []
-    for (problem, optimizer), d in shares.groupby(["problem", "optimizer"], sort=False):
-        d = d.set_index("term")
-        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
-        others = [k for k in design.SPACES[optimizer] if k not in ("lr", "batch_size")]
-        out.append(f"On {problem}, over {int(d['n_runs'].iloc[0])} Sobol points of "
-                   f"{optim.get(optimizer).label}'s space trained for {int(d['epochs'].iloc[0])} epochs, "
-                   f"the learning rate explains {f('lr')} of the variance of the final validation "
-                   f"accuracy (its standard deviation over the points: {_points(d['sd'].iloc[0])}), "
-                   f"{wording.and_list(others)} {'together ' if len(others) > 1 else ''}"
-                   f"{f(OTHERS)}, the batch size {f('batch_size')} and the interaction of lr and "
-                   f"batch size {f('lr x batch_size')}.")
-    return " ".join(out)
-
-
 def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:
     """Per design whose problem's study is stored: the study's tuned lr (seed 0 and the
     stage-2 seeds, chosen on validation) at the design's budget, at the study's own, and
@@ -94,31 +70,6 @@ def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], t
     return out
 
 
-def near_sentence(near: pd.DataFrame | None) -> str:
-    """The designs' shares within ``importance.NEAR`` decades of the tuned lr, per design."""
-    from ..study import importance
-    from ..store import optim
-    from ..study.importance import BETAS, MIN_NEAR, OTHERS
-    if near is None:
-        return "No design has its problem's study stored yet, so there is no tuned lr to centre on."
-    out = []
-    for (problem, optimizer), d in near.groupby(["problem", "optimizer"], sort=False):
-        head = (f"On {problem}, {optim.get(optimizer).label}'s design has {int(d['n_runs'].iloc[0])} "
-                f"runs within {importance.NEAR:g} decades of {report.fmt_lr(d['tuned_lr'].iloc[0])}")
-        if d["term"].isna().all():
-            out.append(f"{head}, fewer than the {MIN_NEAR} a forest needs, so it is not split.")
-            continue
-        d = d.set_index("term")
-        f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
-        group = (f"beta1 and beta2 together {f(BETAS)}, and with eps {f(OTHERS)}" if BETAS in d.index
-                 else f"its other hyperparameters {f(OTHERS)}")
-        out.append(f"{head}. There the validation accuracy varies less (standard deviation "
-                   f"{_points(d['sd'].iloc[0])}), and the learning rate explains {f('lr')} of its "
-                   f"variance, {group}, the batch size {f('batch_size')} and the interaction of lr and "
-                   f"batch size {f('lr x batch_size')}.")
-    return " ".join(out)
-
-
 def read_designs(designs: dict | None = None, results_dir=None, *, train_missing: bool = False):
     """``importance.of_designs`` (the shares, the designs still running, the shares near the
     tuned lr) and ``_tuned_by_design``, which centres the latter: every design's runs and
@@ -129,17 +80,6 @@ def read_designs(designs: dict | None = None, results_dir=None, *, train_missing
     shares, running, near = importance.of_designs(designs, results_dir, train_missing=train_missing,
                                                   tuned={k: at for k, (at, _, _) in tuned.items()})
     return shares, running, near, tuned
-
-
-def importance_summary(shares: pd.DataFrame | None, running: dict, near: pd.DataFrame | None = None) -> str:
-    """The sentences on the designs (``read_designs``'s first three results): each stored
-    design's shares, then those near the tuned lr where a design has enough runs there; or
-    that no design is complete yet."""
-    if shares is None:
-        return "No design over the hyperparameters is complete yet" + (
-            f": {running_phrase(running)}." if running else ".")
-    split = None if near is None else near[near["term"].notna()]
-    return importance_sentence(shares) + ("" if split is None or split.empty else " " + near_sentence(split))
 
 
 def importance_short(shares: pd.DataFrame | None, running: dict) -> str:

@@ -38,7 +38,7 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
     epochs = int(final["epoch"].max())
     values = {k(key): v for key, v in report.headline_numbers(summary, problem).items()}
     values[k("epochs")] = str(epochs)
-    values[k("epochs_phrase")] = f"{epochs} epoch" + ("s" if epochs != 1 else "")
+    values[k("epochs_phrase")] = wording.plural(epochs, "epoch")
     values[k("level")] = f"{analysis.LEVEL:.0%}"
     values[k("delta")] = f"{100 * analysis.DELTA:g}"
     basin = f"basin_{round(analysis.DELTA * 1000)}"  # the width at the verdict's tolerance

@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from ..stats import analysis
+from . import wording
 
 VERDICTS = ("supported", "partly supported", "not supported")
 BETAS_SMALL = 0.10  # a tenth of the variance: the betas "need not change" below it
@@ -145,7 +146,7 @@ THREAD = {  # the answer's words, quoted; the keys name the rows
 
 
 def _problems(n: int) -> str:
-    return f"{n} problem" + ("s" if n != 1 else "")
+    return wording.plural(n, "problem")
 
 
 def _rho(x: float) -> str:
@@ -161,7 +162,7 @@ def _design_evidence(key: str, c: dict) -> str:
     from . import report
     return (f"{_MEASURE[key]}: {report.fmt_share(c['share'], c['lo'], c['hi'])} on {c['problem']}, "
             f"{optim.get(c['optimizer']).label} ({c['n_runs']} runs), the least favourable of "
-            f"{c['n_designs']} design{'s' if c['n_designs'] != 1 else ''}")
+            f"{wording.plural(c['n_designs'], 'design')}")
 
 
 def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",

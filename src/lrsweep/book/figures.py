@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
@@ -245,9 +244,9 @@ def best_lr_by_batch(best: pd.DataFrame) -> plt.Figure:
                 ax.plot(sub["batch_size"], mid["best_lr"] * (sub["batch_size"] / mid["batch_size"]) ** power,
                         ls=ls, color="grey", lw=1, label=f"lr ∝ batch size^{power:g}")
         ax.set(xscale="log", yscale="log", title=wording.readable(prob), xlabel="batch size", ylabel="best learning rate")
-        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(d["batch_size"]))))
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.xaxis.set_major_locator(mticker.FixedLocator(sorted(set(d["batch_size"]))))
+        ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     _shared_legend(fig, axes.flat)
     return fig
 
@@ -273,9 +272,9 @@ def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) ->
                 ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {name}",
                         color=COLORS.get(optim.get(opt).label) if opt in optim.OPTIMIZERS else "grey")
         ax.set(yscale="log", xscale="log", title=wording.readable(prob), xlabel="epochs", ylabel="best learning rate")
-        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.xaxis.set_major_locator(mticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+        ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     _shared_legend(fig, axes.flat)
     return fig
 
@@ -352,9 +351,9 @@ def regret_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None,
         if delta is not None:
             ax.axhline(100 * delta, color="grey", ls="--", lw=1, label=f"tolerance, {100 * delta:g} point")
         ax.set(title=wording.readable(prob), xscale="log", xlabel="epochs trained (log scale)", ylabel="regret of the default (points)")
-        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.xaxis.set_major_locator(mticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+        ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%d"))
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     for ax in axes.flat[len(probs):]:
         ax.set_visible(False)
     handles = {}

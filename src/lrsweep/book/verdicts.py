@@ -188,8 +188,8 @@ def cliff_sentence(final: pd.DataFrame, optimizer: str = "adam") -> str:
     n_up, n_at = int(at.loc[up, "count"]), int(at.loc[spec.default_lr, "count"])
     out = (f"Above the default the ground falls away fastest on {wording.readable(problem)}: at "
            f"{report.fmt_lr(up)}, half a decade up, test accuracy was {report.fmt_pct(at.loc[up, 'mean'])} "
-           f"({n_up} seed{'s' if n_up != 1 else ''}) against {report.fmt_pct(at.loc[spec.default_lr, 'mean'])} "
-           f"at {spec.default_lr:g} ({n_at} seed{'s' if n_at != 1 else ''}), a drop of {100 * drop:.0f} points")
+           f"({wording.plural(n_up, 'seed')}) against {report.fmt_pct(at.loc[spec.default_lr, 'mean'])} "
+           f"at {spec.default_lr:g} ({wording.plural(n_at, 'seed')}), a drop of {100 * drop:.0f} points")
     others = [r[0] for r in rows if r[1] != problem]
     if others:
         out += f"; on the other problems that step cost at most {100 * max(0.0, max(others)):.1f} points"

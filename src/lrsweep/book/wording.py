@@ -35,7 +35,7 @@ def and_list(items: list[str]) -> str:
 
 def problems_phrase(n: int, total: int, names: list[str]) -> str:
     """"2 of 6 problems (MNIST (MLP) and CIFAR-10 (3c3d CNN))"."""
-    return f"{n} of {total} problem{'s' if total != 1 else ''} ({and_list([readable(p) for p in names])})"
+    return f"{n} of {plural(total, 'problem')} ({and_list([readable(p) for p in names])})"
 
 
 def design_phrase(problems_: list[str], stage2_seeds: list[int] | None) -> str:
