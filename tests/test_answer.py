@@ -45,7 +45,7 @@ def test_plain_answer_without_results_says_so():
 def test_design_sentence_names_each_seed_count():
     assert wording.design_phrase(["mnist_logreg"], [0, 1]).endswith("get 2 seeds")
     text = wording.design_phrase(["fmnist_mlp", "fmnist_2c2d"], None)
-    assert text.endswith("get 5 (fmnist_mlp) or 3 (fmnist_2c2d) seeds")
+    assert text.endswith("get 5 (Fashion-MNIST (MLP)) or 3 (Fashion-MNIST (2c2d CNN)) seeds")
 
 
 def test_influence_tells_sensitivity_from_location_by_rules_fixed_in_advance():

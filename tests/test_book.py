@@ -91,7 +91,9 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     # the first page answers from the same study: its plain answer, its overview figure
     intro_text = " ".join(html_mod.unescape(re.sub(r"<[^>]+>", "", intro)).replace("\u2019", "'").split())
     assert verdicts.plain_answer(analysis.summary(final), analysis.fixed_lr_table(final)) in intro_text
-    assert 'id="fig-overview"' in intro and "of 1 problem (MNIST (logistic regression))" in intro_text
+    assert 'id="fig-headline"' in intro and "of 1 problem (MNIST (logistic regression))" in intro_text
+    # tables are numbered, with their captions
+    assert re.search(r"Table \d+\s*The verdict on each optimizer's default learning rate", intro_text)
     # a numbered, labelled, captioned figure with an embedded image
     assert 'id="fig-mnist-logreg-lr"' in page
     assert re.search(r"Fig(ure|\.) \d", page) and "triangles: runs that ended at chance" in " ".join(page.split())
@@ -105,7 +107,7 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     published = records.load_all(paths.PUBLISHED_RUNS)
     assert f"hold {len(published):,} runs" in compute_page
     assert f"{sum(r['wall_time_s'] for r in published) / 3600:.2f}" in compute_page
-    assert "mnist_logreg" in compute_page and "MFU" in compute_page and "training hours" in compute_page
+    assert "MNIST (logistic regression)" in compute_page and "MFU" in compute_page and "training hours" in compute_page
     assert len(list((html / "_downloads").rglob("lrsweep-runs.csv.gz"))) == 1
     # the cite page: BibTeX naming the commit the book was built from, and the records' data
     cite = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "cite.html").read_text()))
@@ -116,7 +118,8 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
     # the method page: the design from the registries, the rules, the simulated coverage
     method = html_mod.unescape(re.sub(r"<[^>]+>", "", (html / "chapters" / "method.html").read_text()))
     assert f"coverage ({COVERAGE_REPS} studies)" in method and "beta1 = 0.9, beta2 = 0.999" in method
-    assert "fmnist_2c2d" in method and "1 point" in method
+    assert "Fashion-MNIST (2c2d CNN)" in method and "1 point" in method
+    assert not re.search(r"\b(f?mnist|cifar10)_(2c2d|3c3d|mlp|logreg)\b", method)  # readable names only
     # the reference list renders the cited paper
     assert "adam: a method for stochastic optimization" in (html / "references.html").read_text().lower()
     # the parameters that were used are shown, the defaults they replaced are not
@@ -130,6 +133,21 @@ def test_book_pages_hold_figure_and_numbers_from_the_records(built):
         shown = re.sub(r"<(script|style|pre)\b.*?</\1>", "", f.read_text(), flags=re.S)
         shown = html_mod.unescape(re.sub(r"<[^>]+>", "", shown))
         assert not re.search(r"\]\([^)\s]+\)|\{glue:|\{cite:", shown), f.relative_to(html)
+
+
+def table_font_sizes(pdf: Path, header: str) -> list[float]:
+    """The font sizes (points) of the words ``header`` in a table's header row (a table is
+    set in one size, so a table shrunk to fit shrinks its header too), each from the height
+    poppler gives its box over the height of the font's box at 1 pt (Times: 0.93 em)."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    boxes = [(float(y0), float(y1), html_mod.unescape(w)) for y0, y1, w in re.findall(
+        r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', out)]
+    words = header.split()
+    for i in range(len(boxes) - len(words) + 1):
+        if [b[2] for b in boxes[i:i + len(words)]] == words:
+            return [(y1 - y0) / 0.93 for y0, y1, _ in boxes[i:i + len(words)]]
+    raise AssertionError(f"no table with {header!r} in the PDF")
 
 
 def test_pdf_from_the_same_execution(built, workdir):
@@ -158,22 +176,38 @@ def test_pdf_from_the_same_execution(built, workdir):
         assert numbers[key] in text, key
     # every figure caption, numbered as in the HTML
     numbers = []
-    for start in ("Regret per problem", "MNIST (logistic regression): test accuracy (left)",
+    for start in ("Test accuracy against the learning rate after each problem", "The regret of Adam's default (points of test accuracy lost",
+                  "MNIST (logistic regression): test accuracy (left)",
                   "MNIST (logistic regression): test accuracy over the epochs",
-                  "Test accuracy of Adam over the epochs, ours"):  # intro, mnist, ..., deepobs
-        [n] = re.findall(rf"Fig\. (\d+): {re.escape(start)}", text)
+                  "Test accuracy of Adam over the epochs, ours"):  # intro x 2, mnist x 2, ..., deepobs
+        [n] = re.findall(rf"Fig\. (\d+): {re.escape(start).replace(chr(39), '.')}", text)  # ' or ’
         numbers.append(int(n))
     # numbered through the book, in page order, as in the HTML (the chapters between mnist
     # and deepobs read the published records, whose figures depend on the study's progress)
-    assert numbers[:3] == [1, 2, 3] and numbers[3] > 3
-    assert "Built from commit " + provenance.git_state()["commit"] in text
+    assert numbers[:4] == [1, 2, 3, 4] and numbers[4] > 4
+    assert "built from commit " + provenance.git_state()["commit"] in text
     assert "Adam: a method for stochastic optimization" in text and "DeepOBS" in text
+    # a paper: the first page's answer as its abstract, sections instead of a chapter a page,
+    # one reference list, no links to download what the PDF already shows, no parameters
+    head = text[:text.index("How to read and rerun it")]
+    assert "Abstract" in head and "What to do" in head and "Scope:" in head
+    assert "CHAPTER" not in text and "Download Fig" not in text and "Contents" not in head
+    assert len(re.findall(r"\bReferences\b", text)) == 1 and "Bibliography" not in text
+    assert "results_dir" not in text and "train_missing" not in text
+    # figures carry their fonts as outlines (no Type 3), and no table is set below 8 pt
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "Type 3" not in fonts and "DejaVuSans" in fonts
+    assert min(table_font_sizes(pdf, "verdict on the default")) >= 8.0
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    # the whole book and no runaway layout; it grows with the published study (42 pages
-    # with five of its six problems, the designs and the alternatives)
+    # the whole book and no runaway layout; it grows with the published study (41 pages
+    # with its six problems, the designs, the alternatives and the long runs)
     assert 8 <= int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 80
     for page in ("intro.html", "chapters/cite.html"):
         assert "lrsweep-report.pdf" in (html / page).read_text(), page
+    # and every page's download menu offers it
+    for page in ("intro.html", "chapters/method.html", "chapters/mnist.html"):
+        assert re.search(r'href="[./]*_static/lrsweep-report\.pdf"[^>]*\s+class="[^"]*download-report-pdf-button',
+                         (html / page).read_text()), page
     assert (html / "_static" / "lrsweep-report.pdf").read_bytes() == pdf.read_bytes()
 
 
@@ -213,6 +247,10 @@ def test_pages_render_in_a_real_browser(built, tmp_path):
                 img.scroll_into_view_if_needed()
                 assert img.evaluate("i => i.complete && i.naturalWidth > 0"), (name, img.get_attribute("src"))
                 checked["images"] += 1
+            # no table needs scrolling sideways in the desktop column (the default viewport)
+            for w, room in page.locator("article table").evaluate_all(
+                    "ts => ts.map(t => [t.scrollWidth, t.parentElement.clientWidth])"):
+                assert w <= room + 1, (name, w, room)
             for caption in page.locator("article figure figcaption").all_inner_texts():
                 assert re.match(r"Fig\. \d+", caption), (name, caption[:60])
                 checked["captions"] += 1
@@ -252,10 +290,13 @@ def test_the_answer_is_on_the_first_screen_and_tables_fit_their_column(built, sc
         assert bb["y"] >= 0 and bb["y"] + bb["height"] <= height, (screen, bb)
         assert "Scope" in box.inner_text() and "What to do" in box.inner_text()
         widths = page.locator("article table").evaluate_all(
-            "ts => ts.map(t => [t.scrollWidth, t.closest('div.output, article').clientWidth])")
+            "ts => ts.map(t => [t.scrollWidth, t.parentElement.clientWidth])")
         assert widths, "the first page shows its tables"
         if screen == "desktop":  # a phone may scroll a table sideways; a desktop column may not
             assert all(w <= room + 1 for w, room in widths), widths
+        # the headline figure comes right under the answer, as wide as the screen allows
+        shown = page.locator("#fig-headline img").bounding_box()
+        assert shown["y"] > bb["y"] + bb["height"] - 1 and shown["width"] >= min(0.85 * width, 600), shown
         browser.close()
 
 

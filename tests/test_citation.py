@@ -16,7 +16,25 @@ def test_bibtex_names_people_organisations_and_the_commit():
     entry = citation.bibtex(cff, "abc123")
     assert entry.startswith("@misc{lrsweep2030,")
     assert "author = {Ba, Jimmy and {Team X}}" in entry and "note = {commit abc123}" in entry
-    assert "note" not in citation.bibtex(cff)
+    assert "note" not in citation.bibtex(cff) and "url" not in entry
+    assert "url = {https://example.org/r}" in citation.bibtex(cff, url="https://example.org/r")
+
+
+def test_the_repository_url_is_configured_in_one_place(tmp_path):
+    """_config.yml holds it; CITATION.cff agrees with it (both without one until it is set)."""
+    assert citation.read_cff().get("repository-code") == citation.repository_url()
+    config = tmp_path / "_config.yml"
+    config.write_text("title: T\nrepository:\n  url: https://example.org/r\n")
+    assert citation.repository_url(config) == "https://example.org/r"
+    config.write_text("title: T\n")
+    assert citation.repository_url(config) is None
+
+
+def test_how_to_cite_says_whether_the_commits_behind_the_records_differ():
+    one = {"record_commits": {"a": 3, "b": 2}, "record_engines": {"1": 5}, "record_torch": {"2.5.1": 5}}
+    assert "does not change its numbers" in citation.commits_note(one)
+    two = {**one, "record_engines": {"1": 4, "2": 1}}
+    assert "can differ" in citation.commits_note(two) and "1, 2" in citation.commits_note(two)
 
 
 def test_build_provenance_counts_commits_and_lists_datasets(tmp_path):
@@ -31,7 +49,7 @@ def test_build_provenance_counts_commits_and_lists_datasets(tmp_path):
     assert prov["record_torch"] == {"9.9": 2}
     assert prov["datasets"] == {"mnist": {"label": "MNIST", "checksums": {"a.gz": "sha256:00"}}}
     shown = citation.book_numbers(prov)
-    assert shown["n_records"] == "2" and "sha256:00" in shown["datasets_table"].to_html()
+    assert shown["n_records"] == "2" and "sha256:00" in shown["datasets_table"].to_myst()
 
 
 def test_every_run_as_one_csv_for_readers(tmp_path, small_data):

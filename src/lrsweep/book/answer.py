@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..store import optim
 from ..stats import analysis
-from ..study import lr_study
+from ..study import budget, lr_study
 from . import beyond_summary, claims, figures, report, verdicts, wording
 
 
@@ -26,26 +26,21 @@ def todo_short(final: pd.DataFrame, summary: pd.DataFrame, optimizer: str = "ada
             f"(within {tol} on {len(enough)} of {summary['problem'].nunique()}).")
 
 
-def overview_rows(final: pd.DataFrame, reference: str = "adam") -> pd.DataFrame:
-    """The regrets the overview figure shows: ``reference``'s default lr, and for every
-    optimizer the one lr chosen on the other tasks (leave-one-task-out, when there are
-    several) - the fair comparison, since it asks each optimizer the same question."""
-    rows = analysis.fixed_lr_table(final)
-    keep = (rows["choice"] == "leave-one-task-out") | (
-        (rows["choice"] == "library default") & (rows["optimizer"] == reference))
-    rows = rows[keep].copy()
-    rows["what"] = np.where(rows["choice"] == "library default",
-                            [f"default {optim.get(reference).default_lr:g}"] * len(rows), "one lr for all tasks")
-    return rows
-
-
 BOX = """```{admonition} The answer
 :class: answer
 
-**{glue:text}`verdict_short`** {glue:text}`influence_short` {glue:text}`todo_short`
+**{glue:text}`verdict_short`** {glue:text}`budget_short` {glue:text}`influence_short` {glue:text}`todo_short`
 
 *Scope:* {glue:text}`scope` Longer training:
 [the default against the budget](chapters/budget).
+```
+
+```{glue:figure} fig_headline
+:name: fig-headline
+
+Test accuracy against the learning rate after each problem's budget (mean over seeds):
+Adam in blue, SGD with momentum in pink. Stars: each optimizer's default learning rate;
+rings: the learning rate tuned on validation.
 ```
 """
 
@@ -74,16 +69,22 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", "", values
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
+    budget_rows, _ = budget.regret_rows(results_dir, study=table)
+    budget_rows = budget_rows[budget_rows["problem"].isin(problems_)]
     fixed = analysis.fixed_lr_table(final)
     values.update(plain_answer=verdicts.plain_answer(summary, fixed), answer_table=report.summary_table(summary),
                   verdict_short=verdicts.verdict_short(summary), influence_short=verdicts.influence_short(summary, fixed),
-                  todo_short=todo_short(final, summary), cliff=verdicts.cliff_sentence(final),
+                  todo_short=todo_short(final, summary), budget_short=verdicts.budget_short(budget_rows, budget.LONG),
+                  cliff=verdicts.cliff_sentence(final),
                   old_influence=verdicts.basin_sentence(summary),
-                  claims_table=claims.shown(claims.table(final, table, shares=shares, near=near), "chapters/"),
+                  claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
-                  fig_overview=figures.saved("fig-overview", figures.regret_overview(
-                      overview_rows(final)), figures_dir))
-    return BOX, f"""## The answer in full
+                  fig_headline=figures.saved("fig-headline", figures.headline(
+                      final, summary.sort_values("problem", key=lambda c: c.map(problems_.index), kind="stable")),
+                      figures_dir),
+                  fig_budget=figures.saved("fig-answer-budget", figures.regret_by_budget(
+                      budget_rows, None, analysis.DELTA), figures_dir))
+    return BOX + report.downloads("fig-headline", "figures"), f"""## The answer in full
 
 {{glue:text}}`plain_answer`
 
@@ -92,8 +93,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
 Until the two kinds of influence were told apart, this page compared the basins alone and
 said: "{{glue:text}}`old_influence`" ([Method](chapters/method)).
 
-```{{glue:}} answer_table
-```
+{report.table_block("answer_table", "The verdict on each optimizer's default learning rate, per problem", "tbl-answer")}
 
 Per problem and optimizer: the learning rate tuned on validation, test accuracy at the
 library's default learning rate and tuned, the regret of the default (tuned minus default,
@@ -107,16 +107,17 @@ image by image; the others use the independence bound. Where every other finalis
 worse than the default, the interval would read 0 to 0; the table says instead by how much
 the default leads them at least. {{glue:text}}`pending_note`
 
-```{{glue:figure}} fig_overview
-:name: fig-overview
+```{{glue:figure}} fig_budget
+:name: fig-answer-budget
 
-Regret per problem (test accuracy points lost against tuning the learning rate, with its
-{{glue:text}}`level` interval): of Adam at its default, and of each optimizer at one
-learning rate for all problems, chosen on the other problems (leave-one-task-out). Left of
-the dashed line, the loss is within the verdict's tolerance of {{glue:text}}`delta` point.
+The regret of Adam's default (points of test accuracy lost against tuning) against the epochs
+trained, per problem: the study's runs (solid, band: the {{glue:text}}`level` interval) and the
+long runs (dashed) as far as they are stored; dashed grey line: the verdict's tolerance of
+{{glue:text}}`delta` point. DeepOBS's one-seed curves are beside them in
+[the budget chapter](chapters/budget).
 ```
 
-{report.downloads("fig-overview", "figures")}
+{report.downloads("fig-answer-budget", "figures")}
 
 ### The cheapest alternative to tuning
 
@@ -133,6 +134,5 @@ the dashed line, the loss is within the verdict's tolerance of {{glue:text}}`del
 Each claim of the thread's one answer, with the verdict of a rule fixed before the results
 were read and the number behind it ([Synthesis](chapters/synthesis)).
 
-```{{glue:}} claims_table
-```
+{report.table_block("claims_table", "The thread's claims, each with its verdict and the evidence behind it", "tbl-claims-first")}
 """, values

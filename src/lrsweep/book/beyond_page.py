@@ -9,13 +9,18 @@ from pathlib import Path
 import pandas as pd
 
 from ..stats import analysis
-from ..study import beyond, lr_study
+from ..study import alternatives, beyond, lr_study
 from . import beyond_summary, costs, figures, report, verdicts, wording
 
 
 def shown(rows: pd.DataFrame) -> report.Table:
+    """The alternatives trained for this chapter, on the problems they ran on, beside tuned
+    Adam there (Adam's default and the coarse grids are in the answer's and the synthesis's
+    tables, not repeated here)."""
+    ran = rows.loc[rows["own_runs"], "problem"].unique()
+    rows = rows[rows["problem"].isin(ran) & (rows["own_runs"] | (rows["alternative"] == alternatives.REFERENCE))]
     return report.table(report.with_regret_text(rows), {
-        "problem": ("problem", "{}"), "alternative": ("alternative", "{}"),
+        "problem": ("problem", wording.readable), "alternative": ("alternative", "{}"),
         "cost (runs)": ("cost_runs", "{:.3g}"), "regret vs tuned Adam": ("regret_shown", "{}"),
         f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
 
@@ -118,8 +123,7 @@ problem, a colour per optimizer.
 
 {report.downloads("fig-importance")}
 
-```{{glue:}} importance_table
-```
+{report.table_block("importance_table", "Share of the variance of the final validation accuracy explained by each hyperparameter, per design", "tbl-importance")}
 
 ### Once the learning rate is about right
 
@@ -228,7 +232,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
               "unmeasured_cost": unmeasured_cost(results_dir)}
     if table is None:
         return "## The cheapest alternative to tuning\n\nNo problem has its study stored yet.\n", values
-    values.update(alternatives_table=shown(table), cheapest=beyond_summary.cheapest_sentence(table),
+    own = shown(table)
+    values.update(alternatives_table=own, cheapest=beyond_summary.cheapest_sentence(table),
                   fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
     return f"""## The cheapest alternative to tuning
 
@@ -246,8 +251,7 @@ of the dashed line the loss is within {{glue:text}}`delta` point.
 
 {report.downloads("fig-alternatives")}
 
-```{{glue:}} alternatives_table
-```
+{"" if own.cells.empty else report.table_block("alternatives_table", "The alternatives that needed runs of their own, on the problems they ran on: regret against tuned Adam (the default and the coarse grids on every problem: {numref}`tbl-answer` and {numref}`tbl-grids`)", "tbl-alternatives")}
 """, values
 
 

@@ -40,19 +40,31 @@ def rows(problems_: list[str] | None = None, results_dir=None, range_dir: str | 
 
 
 def cheapest_sentence(table: pd.DataFrame | None) -> str:
-    """The cheapest alternative within the tolerance on every problem shown, as a sentence."""
+    """What the alternatives to tuning showed, where each was measured: the cheapest of the
+    choices read from the study on every problem (Adam's default, the coarse grids) that
+    stayed within the tolerance everywhere, and the verdict on each alternative that needed
+    runs of its own, on the problems it ran on."""
     if table is None:
         return "No problem has its study stored yet."
-    cheapest = alternatives.cheapest_within(table)
-    tol, names = wording.tolerance(), sorted(set(table["problem"]))
-    over = (f"on {names[0]}, the one problem with its study stored so far" if len(names) == 1 else
-            f"on every one of the {len(names)} problems with their study stored ({', '.join(names)})")
-    rule = "only an alternative measured on all of them qualifies"
-    if cheapest is None:
-        return (f"No alternative to tuning Adam's learning rate kept its regret below {tol} {over}, "
-                f"with the whole interval ({rule}).")
-    return (f"The cheapest alternative to tuning Adam's learning rate whose regret stayed below {tol} "
-            f"{over}, the whole interval included, is {cheapest} ({rule}).")
+    tol, problems_ = wording.tolerance(), list(dict.fromkeys(table["problem"]))
+    everywhere = table[~table["own_runs"]]
+    cheapest = alternatives.cheapest_within(everywhere)
+    where = f"on all {wording.plural(len(problems_), 'problem')}" if len(problems_) > 1 else f"on {wording.readable(problems_[0])}"
+    first = (f"Of the choices measured {where} (Adam's default and the coarse grids), "
+             + (f"the cheapest within {tol} of tuned Adam on every one, the whole interval included, is {cheapest}."
+                if cheapest else f"none stayed within {tol} of tuned Adam on every one with the whole interval."))
+    own = table[table["own_runs"]]
+    if own.empty:
+        return first
+    ran = [wording.readable(p) for p in dict.fromkeys(own["problem"])]
+    by = {v: [] for v in analysis.VERDICTS}
+    for name, rows in own.groupby("alternative", sort=False):
+        verdicts_ = {analysis.verdict(lo, hi) for lo, hi in zip(rows["lo"], rows["hi"])}
+        by[verdicts_.pop() if len(verdicts_) == 1 else analysis.VERDICTS[2]].append(name)
+    words = dict(zip(analysis.VERDICTS, (f"stayed within {tol}", f"lost more than {tol}", "the seeds cannot tell")))
+    parts = [f"{wording.and_list(names)}: {words[v]}" for v, names in by.items() if names]
+    return (f"{first} The alternatives that need runs of their own ran on {wording.and_list(ran)} only, "
+            f"so they are judged there alone (whole interval, against tuned Adam): {'; '.join(parts)}.")
 
 
 def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:

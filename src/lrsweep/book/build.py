@@ -195,42 +195,108 @@ def build(params_file: str | None = None, strict: bool = True, out: Path | None 
 PDF_SUBJECT = ("Learning-rate sweeps of Adam and SGD with momentum on image recognition: "
                "can Adam's default learning rate be left untuned?")
 PDF_KEYWORDS = "Adam, learning rate, hyperparameter tuning, SGD with momentum, DeepOBS"
+# The first page's answer, in the order the answer box says it: the PDF's abstract
+ABSTRACT_KEYS = ("verdict_short", "budget_short", "influence_short", "todo_short", "scope")
+PARAMETER_TAGS = {"parameters", "injected-parameters"}
 
 
-def latex_elements(title: str, author: str, commit: str) -> dict:
-    """The PDF's LaTeX: a title page naming the commit, the PDF's own title, author,
-    subject and keywords (hyperref, once it is loaded), no blank pages, tables shrunk to the
-    line width."""
-    tex = lambda text: text.replace("_", "\\_").replace("&", "\\&").replace("%", "\\%")  # noqa: E731
-    metadata = (f"\\AtBeginDocument{{\\hypersetup{{pdftitle={{{tex(title)}}}, pdfauthor={{{tex(author)}}}, "
-                f"pdfsubject={{{tex(PDF_SUBJECT)} (commit {commit})}}, pdfkeywords={{{PDF_KEYWORDS}}}}}}}\n")
+def _tex(text: str) -> str:
+    """Plain text for pdflatex, escaped as Sphinx escapes the body text."""
+    from sphinx.util import texescape
+    texescape.init()  # Sphinx fills its tables when a LaTeX builder starts
+    return texescape.escape(text, "pdflatex")
+
+
+def glued_text(notebook: Path) -> dict[str, str]:
+    """The text values an executed page glued, by key."""
+    import ast
+
+    import nbformat
+    values = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            book = out.get("metadata", {}).get("scrapbook", {})
+            text = out.get("data", {}).get(book.get("mime_prefix", "") + "text/plain")
+            name = book.get("name")
+            if name and text:
+                try:
+                    value = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    continue
+                if isinstance(value, str):
+                    values[name] = value
+    return values
+
+
+def abstract(src: Path) -> str:
+    """The PDF's abstract: the answer box of the executed first page, as plain text."""
+    values = glued_text(src / "intro.ipynb")
+    if values.get("scope"):
+        values["scope"] = "Scope: " + values["scope"]
+    return " ".join(values[k] for k in ABSTRACT_KEYS if values.get(k))
+
+
+def latex_elements(title: str, author: str, commit: str, abstract_text: str = "") -> dict:
+    """The PDF as a paper: a title block (title, author, date, the commit) with the
+    abstract under it, no table of contents, numbered sections (the article-like "howto"
+    class), and the PDF's own title, author, subject and keywords (hyperref, once loaded)."""
+    metadata = (f"\\AtBeginDocument{{\\hypersetup{{pdftitle={{{_tex(title)}}}, pdfauthor={{{_tex(author)}}}, "
+                f"pdfsubject={{{_tex(PDF_SUBJECT)} (commit {commit})}}, pdfkeywords={{{PDF_KEYWORDS}}}}}}}\n")
     return {
-        "extraclassoptions": "openany,oneside",
-        "preamble": "\\usepackage{adjustbox}\n" + metadata,
-        "maketitle": ("\\begin{titlepage}\\centering\\vspace*{6em}"
-                      f"{{\\Huge\\bfseries {tex(title)}\\par}}\\vspace{{3em}}"
-                      f"{{\\Large {tex(author)}\\par}}\\vspace{{2em}}"
-                      f"{{\\small Built from commit\\\\\\texttt{{{commit}}}\\par}}\\vspace{{1em}}"
-                      "{\\small \\today\\par}\\end{titlepage}"),
+        "papersize": "a4paper",
+        "preamble": metadata + "\\setcounter{secnumdepth}{2}\n",
+        "tableofcontents": "",
+        "maketitle": ("\\begin{center}"
+                      f"{{\\LARGE\\bfseries {_tex(title)}\\par}}\\vspace{{1em}}"
+                      f"{{\\large {_tex(author)}\\par}}\\vspace{{0.5em}}"
+                      f"{{\\small \\today{{}} --- built from commit \\texttt{{{_tex(commit)}}}\\par}}"
+                      "\\end{center}"
+                      + (f"\\begin{{abstract}}\\noindent {_tex(abstract_text)}\\end{{abstract}}"
+                         if abstract_text else "")),
     }
+
+
+def pdf_sources(src: Path, dest: Path) -> Path:
+    """A copy of the executed book for LaTeX: no parameters cells (the web pages keep them,
+    collapsed), and the bibliography at the end of the last chapter, so the paper has one
+    reference list ("References") instead of an empty References chapter and a
+    Bibliography after it."""
+    import nbformat
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest)
+    for path in [dest / "intro.ipynb", *sorted((dest / "chapters").glob("*.ipynb"))]:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells = [c for c in nb.cells if not PARAMETER_TAGS & set(c.metadata.get("tags", []))]
+        nbformat.write(nb, path)
+    toc = yaml.safe_load((dest / "_toc.yml").read_text())
+    toc["chapters"] = [c for c in toc["chapters"] if c.get("file") != "references"]
+    (dest / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    last = dest / f"{toc['chapters'][-1]['file']}.ipynb"
+    nb = nbformat.read(last, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("```{bibliography}\n```"))
+    nbformat.write(nb, last)
+    (dest / "references.md").unlink()
+    return dest
 
 
 def pdf(params_file: str | None = None, strict: bool = True, out: Path | None = None) -> int:
     """The report as one PDF, from the chapters ``build`` executed (executing them only if
-    they are missing or their inputs changed): LaTeX with a title page naming the commit,
-    the figures as the PDFs they were glued with. Then the HTML is rendered again, linking
-    the PDF. Writes ``out/PDF_NAME`` and says where it is."""
+    they are missing or their inputs changed), laid out as a paper (``latex_elements``,
+    ``pdf_sources``), the figures as the PDFs they were glued with. Then the HTML is
+    rendered again, linking the PDF. Writes ``out/PDF_NAME`` and says where it is."""
     params = read_params(params_file)
     out = Path(out or paths.ROOT / "_build").resolve()
     src = staged(params, out / "book")
     (src / "_static" / PDF_NAME).unlink(missing_ok=True)
-    config = yaml.safe_load((src / "_config.yml").read_text())
+    paper = pdf_sources(src, out / "paper")
+    config = yaml.safe_load((paper / "_config.yml").read_text())
     config["sphinx"]["config"]["numfig_secnum_depth"] = 0  # Fig. 1, 2, ... through the book, as in the HTML
     config["sphinx"]["config"]["latex_elements"] = latex_elements(
-        config["title"], config["author"], _stamp(src)["commit"])
-    pdf_config = src / "_config.pdf.yml"  # beside the sources: local extensions resolve from it
-    pdf_config.write_text(yaml.safe_dump(config))
-    latex = render(src, out, "pdflatex", strict, pdf_config)
+        config["title"], config["author"], _stamp(src)["commit"], abstract(src))
+    config["latex"]["latex_documents"]["theme"] = "howto"  # sections, not a chapter a page
+    (paper / "_config.yml").write_text(yaml.safe_dump(config))
+    latex = render(paper, out, "pdflatex", strict)
     if latex is None or not (latex / "book.pdf").is_file():
         print("lrsweep: error: the LaTeX build failed; see its log above", file=sys.stderr)
         return 1

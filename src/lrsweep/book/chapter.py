@@ -91,8 +91,7 @@ that is too small rises slowly; one that is too large rises fast, then stalls or
 
 {report.downloads(epoch_fig)}
 
-```{{glue:}} {k("summary_table")}
-```
+{report.table_block(k("summary_table"), f"{name}: the default and the tuned learning rate, per optimizer", f"tbl-{slug}")}
 """
     return text, values
 

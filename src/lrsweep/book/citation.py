@@ -13,6 +13,14 @@ from ..engine import provenance
 from . import report
 
 CFF = paths.ROOT / "CITATION.cff"
+CONFIG = paths.ROOT / "_config.yml"
+
+
+def repository_url(config: Path = CONFIG) -> str | None:
+    """The report's public repository, configured in one place (``repository.url`` in
+    _config.yml); None while it has none. CITATION.cff's ``repository-code`` must match it."""
+    with open(config) as fh:
+        return (yaml.safe_load(fh).get("repository") or {}).get("url") or None
 
 
 def read_cff(path: Path = CFF) -> dict:
@@ -25,14 +33,15 @@ def _author(a: dict) -> str:
     return f"{a['family-names']}, {a['given-names']}" if "family-names" in a else "{" + a["name"] + "}"
 
 
-def bibtex(cff: dict, commit: str | None = None, key: str = "lrsweep") -> str:
-    """A ``@misc`` entry; the commit goes into the note, so a citation pins the exact code."""
+def bibtex(cff: dict, commit: str | None = None, key: str = "lrsweep", url: str | None = None) -> str:
+    """A ``@misc`` entry; the commit goes into the note, so a citation pins the exact code,
+    and the repository's ``url`` where there is one."""
     year = str(cff["date-released"])[:4]
     fields = {"title": "{" + cff["title"] + "}",
               "author": " and ".join(_author(a) for a in cff["authors"]),
               "year": year, "version": cff["version"]}
-    if cff.get("repository-code"):
-        fields["url"] = cff["repository-code"]
+    if url:
+        fields["url"] = url
     if commit:
         fields["note"] = f"commit {commit}"
     body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items())
@@ -45,6 +54,7 @@ def build_provenance(results_dir: str | Path | None = None) -> dict:
     recs = records.load_all(paths.runs_dir(results_dir))
     commits = Counter(r["provenance"]["git"]["commit"] or "unknown" for r in recs)
     torch_versions = Counter(r["provenance"]["packages"].get("torch", "unknown") for r in recs)
+    engines = Counter(str((r.get("engine") or {}).get("version", "unknown")) for r in recs)
     datasets = {}
     for r in recs:
         d = r.get("data") or {}
@@ -53,7 +63,8 @@ def build_provenance(results_dir: str | Path | None = None) -> dict:
     return {"build": provenance.git_state(), "n_records": len(recs),
             "runs_dir": paths.shown(paths.runs_dir(results_dir)),
             "record_commits": dict(commits.most_common()),
-            "record_torch": dict(torch_versions.most_common()), "datasets": datasets}
+            "record_torch": dict(torch_versions.most_common()),
+            "record_engines": dict(engines.most_common()), "datasets": datasets}
 
 
 RUNS_CSV = "lrsweep-runs.csv.gz"
@@ -72,6 +83,23 @@ def write_runs_csv(directory: str | Path, results_dir: str | Path | None = None)
 BUILD_STATE = {True: "with src/ modified after it", False: "unmodified", None: "state unknown"}
 
 
+def commits_note(prov: dict) -> str:
+    """Whether the results can differ across the commits behind the records: they cannot
+    through the engine when every record has the same engine version (raised whenever a
+    change to the code could change what a run computes) and the same PyTorch."""
+    n = len(prov["record_commits"])
+    engines, torches = list(prov.get("record_engines", {})), list(prov["record_torch"])
+    if len(engines) == 1 and len(torches) == 1:
+        return (f"All {'records' if n > 1 else 'of them'} share engine version {engines[0]} and PyTorch "
+                f"{torches[0]}: the {'commits differ' if n > 1 else 'commit differs from the build'} "
+                "only in code that does not change what a run computes (the engine version is "
+                "raised with any change that could), so which commit trained a record does not change "
+                "its numbers, up to the last bits that differ between machines.")
+    return (f"The records span engine versions {', '.join(engines)} and PyTorch {', '.join(torches)}: "
+            "results of records trained under different versions can differ, and each record "
+            "names its own.")
+
+
 def book_numbers(prov: dict) -> dict:
     """What the "How to cite" page glues: the build's commit, the records' commits and the
     datasets' checksums, as text and tables."""
@@ -85,9 +113,9 @@ def book_numbers(prov: dict) -> dict:
         "n_records": f"{prov['n_records']:,}",
         "runs_dir": prov["runs_dir"],
         "torch_versions": ", ".join(prov["record_torch"]),
+        "commits_note": commits_note(prov),
         "commits_table": report.table(commits, {"commit": ("commit", "{}"),
                                                 "records": ("records", "{:,}")}),
         "datasets_table": report.table(files, {"dataset": ("dataset", "{}"), "file": ("file", "{}"),
-                                               "checksum": ("checksum", "{}")}
-                                       ).set_table_attributes('class="checksums"'),
+                                               "checksum": ("checksum", "{}")}),
     }

@@ -233,10 +233,10 @@ def figure(key: str, problem: str | None = None) -> tuple[str, str, str]:
     return "fig-importance", "beyond", "importance (Beyond the learning rate)"
 
 
-def shown(rows: pd.DataFrame, chapters_url: str = ""):
+def shown(rows: pd.DataFrame):
     """The claims table as the book shows it (the first page and the synthesis), each
-    claim linked to its figure (``chapters_url``: the chapters' folder as the page sees it)."""
+    claim linked to its figure by number."""
     from . import report
-    links = [report.Link(f[2], f"{chapters_url}{f[1]}.html#{f[0]}") if f else "" for f in rows["figure"]]
+    links = [report.Link(f[2], f[0]) if f else "" for f in rows["figure"]]
     return report.table(rows.assign(link=links), {
         **{k: (k, "{}") for k in ("claim", "verdict", "evidence")}, "shown in": ("link", lambda x: x)})

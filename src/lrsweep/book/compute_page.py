@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..store import paths, records
-from . import costs, report
+from . import costs, report, wording
 
 
 def load_bench(path: str | Path) -> dict:
@@ -24,8 +24,8 @@ def study_numbers(results_dir: str | Path | None = None) -> dict[str, str]:
 
 def cost_table(results_dir: str | Path | None = None):
     """``cost`` as a table for the page."""
-    return report.table(costs.run_costs(results_dir), {"chapter": ("chapter", "{}"), "problem": ("problem", "{}"),
-                               "optimizer": ("optimizer", "{}"),
+    return report.table(costs.run_costs(results_dir), {"chapter": ("chapter", "{}"), "problem": ("problem", wording.readable),
+                               "optimizer": ("optimizer", wording.optimizer_name),
                                "epochs asked": ("budget", "{}"), "runs": ("runs", "{:,}"),
                                "training hours": ("hours", "{:.2f}")})
 
@@ -39,11 +39,11 @@ def bench_numbers(bench: dict) -> dict[str, str]:
 
 def bench_table(bench: dict):
     return report.table(pd.DataFrame(bench["problems"]), {
-        "problem": ("problem", "{}"),
+        "problem": ("problem", wording.readable),
         "steps": ("steps", "{}"),
         "runs at once": ("members", "{}"),
-        "engine (examples/s)": ("engine_ex_s", "{:,.0f}"),
-        "tutorial (examples/s)": ("tutorial_ex_s", "{:,.0f}"),
+        "engine, examples/s": ("engine_ex_s", "{:,.0f}"),
+        "tutorial, examples/s": ("tutorial_ex_s", "{:,.0f}"),
         "speed-up": ("speedup", "{:.1f}x"),
         "GFLOP/s": ("gflops", "{:.1f}"),
         "MFU": ("mfu", "{:.0%}"),
@@ -52,7 +52,8 @@ def bench_table(bench: dict):
 
 def sweep_table(bench: dict):
     rows = pd.DataFrame(bench["sweeps"])
-    rows["sweep"] = [f"{r.problem}, {r.lrs} lrs x {r.epochs} epoch(s)" for r in rows.itertuples()]
+    rows["sweep"] = [f"{wording.readable(r.problem)}, {r.lrs} lrs x {wording.plural(r.epochs, 'epoch')}"
+                     for r in rows.itertuples()]
     return report.table(rows, {
         "sweep": ("sweep", "{}"),
         "engine (s)": ("engine_s", "{:.1f}"),

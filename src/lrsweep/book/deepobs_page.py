@@ -8,7 +8,7 @@ import pandas as pd
 from ..store import optim
 from ..stats import analysis, deepobs
 from ..study import lr_study
-from . import figures, report, verdicts
+from . import figures, report, verdicts, wording
 
 # Which of DeepOBS's baselines answers to which of our optimizers (their momentum is 0.99,
 # ours 0.9: at equal lr/(1 - momentum) the two take steps of about the same size)
@@ -58,11 +58,11 @@ def best_lr_table(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
 
 def best_lr_shown(rows: pd.DataFrame) -> report.Table:
     return report.table(rows, {
-        "problem": ("problem", "{}"), "ours": ("optimizer", lambda o: optim.get(o).label),
-        "DeepOBS": ("theirs", "{}"), "epochs": ("budget", "{}"),
-        "our tuned lr (validation)": ("ours", report.fmt_lr),
-        "DeepOBS's best lr (test), same epoch": ("theirs_budget", report.fmt_lr),
-        "DeepOBS's best lr (test), last epoch": ("theirs_last", report.fmt_lr)})
+        "problem": ("problem", wording.readable), "optimizer, ours / DeepOBS's": (
+            "optimizer", lambda o: f"{wording.optimizer_name(o)} / {wording.optimizer_name(THEIRS[o])}"),
+        "epochs": ("budget", "{}"), "our tuned lr (validation)": ("ours", report.fmt_lr),
+        "DeepOBS's best (test), same epoch": ("theirs_budget", report.fmt_lr),
+        "DeepOBS's best (test), last epoch": ("theirs_last", report.fmt_lr)})
 
 
 def run(results_dir=None, figures_dir=None, train_missing: bool = True) -> dict:

@@ -24,6 +24,11 @@ COLORS = dict(zip((o.label for o in optim.OPTIMIZERS.values()), sns.color_palett
 LR_PALETTE = "copper"
 
 
+def _lr(x: float) -> str:
+    """A learning rate in a legend, rounded as the text rounds it (three digits)."""
+    return f"{x:.3g}"
+
+
 def _percent(ax) -> None:
     """An accuracy axis in percent, as the text speaks of it."""
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0, decimals=0))
@@ -37,6 +42,9 @@ METRIC_LABELS = {"test_acc": "test accuracy", "valid_acc": "validation accuracy"
 
 def style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    # fonts embedded as TrueType outlines (Type 42), not Type 3 bitmaps-by-procedure: the PDF
+    # book's figures stay sharp and searchable
+    plt.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})
     try:  # in a chapter's kernel: glued figures carry a PDF too, which the PDF book uses
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
@@ -50,13 +58,35 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(optimizer=frame["optimizer"].map(lambda o: optim.get(o).label))
 
 
-def _shared_legend(fig: plt.Figure, axes) -> None:
+def _shared_legend(fig: plt.Figure, axes, below: bool = False, key=None) -> None:
+    """One legend for all panels: beside them, or under a grid (``below``), two columns;
+    its labels sorted by ``key`` where given."""
     legend = {}
     for ax in axes:
         legend.update(zip(*reversed(ax.get_legend_handles_labels())))
         if ax.get_legend():
             ax.get_legend().remove()
-    fig.legend(legend.values(), legend.keys(), loc="outside right center", frameon=False)
+    if key is not None:
+        legend = dict(sorted(legend.items(), key=lambda kv: key(kv[0])))
+    if below:
+        fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=2, frameon=False)
+    else:
+        fig.legend(legend.values(), legend.keys(), loc="outside right center", frameon=False)
+
+
+WIDTH = 7.5  # inches: every figure of panels is this wide, so none is a narrow strip
+
+
+def _grid(n: int, cols: int = 2, panel_height: float = 3.0, **subplots) -> tuple[plt.Figure, np.ndarray]:
+    """The one size policy for figures of panels: a grid at most ``cols`` panels wide and
+    ``WIDTH`` wide whatever the number of panels, its legend below (``_shared_legend``)."""
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, panel_height * rows + 0.9), squeeze=False,
+                             layout="constrained", **subplots)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
 
 
 def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",),
@@ -91,6 +121,51 @@ def accuracy_vs_lr(final: pd.DataFrame, metrics: tuple[str, ...] = ("test_acc",)
     return fig
 
 
+def headline(final: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
+    """The answer in one figure, legible on a phone: test accuracy against the learning rate,
+    a panel per problem in two columns, a line per optimizer (mean over the seeds each lr
+    has), each optimizer's default marked with a star and its tuned lr (chosen on
+    validation) with a ring, both in the optimizer's colour."""
+    style()
+    means = final.groupby(["problem", "optimizer", "lr"])["test_acc"].mean().reset_index()
+    probs = list(dict.fromkeys(summary["problem"]))
+    fig, axes = _grid(len(probs), panel_height=2.6, sharex=True)
+    for ax, prob in zip(axes.flat, probs):
+        for s in summary[summary["problem"] == prob].itertuples():
+            label, curve = optim.get(s.optimizer).label, means[(means["problem"] == prob)
+                                                                & (means["optimizer"] == s.optimizer)]
+            color = COLORS.get(label)
+            ax.plot(curve["lr"], curve["test_acc"], "-", marker=".", color=color, label=label)
+            at = curve.set_index("lr")["test_acc"]
+            ax.plot([s.default_lr], [at.get(s.default_lr, np.nan)], "*", ms=15, color=color, mec="black",
+                    mew=0.8, zorder=5, label=f"default lr ({s.default_lr:g})")
+            ax.plot([s.best_lr], [at.get(s.best_lr, np.nan)], "o", ms=10, mfc="none", mec=color, mew=2,
+                    zorder=4, label="tuned lr (on validation)")
+        ax.set(xscale="log", title=wording.readable(prob), xlabel="learning rate", ylabel="test accuracy")
+        _percent(ax)
+    # every other decade, through the defaults' 0.001: labels a phone can read
+    lo, hi = np.log10(final["lr"].min()), np.log10(final["lr"].max())
+    axes.flat[0].xaxis.set_major_locator(mticker.FixedLocator(
+        [10.0 ** e for e in range(-15, 15, 2) if lo - 0.5 <= e <= hi + 0.5]))
+    axes.flat[0].xaxis.set_minor_formatter(mticker.NullFormatter())
+    for ax in axes[:-1].flat:
+        ax.set_xlabel("")
+    for ax in axes[:, 1:].flat:
+        ax.set_ylabel("")
+    handles = {}
+    for ax in axes.flat[:len(probs)]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    handles = dict(sorted(handles.items(), key=lambda kv: kv[0].startswith(("default", "tuned"))))
+    # the markers in black in the legend: they mean the same for both optimizers
+    for label, h in handles.items():
+        if label.startswith(("default", "tuned")):
+            h = plt.Line2D([], [], ls="", marker=h.get_marker(), ms=h.get_markersize(), color="black",
+                           mfc=h.get_markerfacecolor() if label.startswith("tuned") else "0.6", mec="black")
+            handles[label] = h
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
 def curves_over_epochs(table: pd.DataFrame, problem: str, lrs: dict[str, list[float]],
                        metric: str = "test_acc") -> plt.Figure:
     """Accuracy over epochs at a few lrs per optimizer (``lrs``: optimizer -> lrs), mean
@@ -100,8 +175,8 @@ def curves_over_epochs(table: pd.DataFrame, problem: str, lrs: dict[str, list[fl
                              sharey=True, layout="constrained")
     for ax, (opt, chosen) in zip(axes[0], lrs.items()):
         sub = table[(table["problem"] == problem) & (table["optimizer"] == opt) & table["lr"].isin(chosen)]
-        sns.lineplot(sub.assign(lr=sub["lr"].map(lambda x: f"{x:g}")), x="epoch", y=metric,
-                     hue="lr", hue_order=[f"{x:g}" for x in sorted(chosen)], palette=LR_PALETTE,
+        sns.lineplot(sub.assign(lr=sub["lr"].map(_lr)), x="epoch", y=metric,
+                     hue="lr", hue_order=[_lr(x) for x in sorted(chosen)], palette=LR_PALETTE,
                      errorbar=None, marker=".", ax=ax)
         ax.set(title=f"{wording.readable(problem)}: {optim.get(opt).label}",
                ylabel=METRIC_LABELS.get(metric, metric))
@@ -128,10 +203,10 @@ def regret_overview(rows: pd.DataFrame, label: str = "what") -> plt.Figure:
         ax.errorbar(100 * sub["regret"], y, xerr=[100 * e for e in err], fmt="os^D"[kinds.index(kind) % 4],
                     color=COLORS.get(opt), capsize=3, label=f"{opt}, {kind}")
     ax.axvline(100 * DELTA, color="grey", ls="--", lw=1, label=f"tolerance {100 * DELTA:g} point")
-    ax.set_yticks(range(len(probs)), probs)
+    ax.set_yticks(range(len(probs)), [wording.readable(p) for p in probs])
     ax.invert_yaxis()
     ax.set(xlabel=f"regret (test accuracy points), {LEVEL:.0%} interval")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", frameon=False)
+    _shared_legend(fig, [ax], below=True)
     return fig
 
 
@@ -144,7 +219,7 @@ def basin_overview(summary: pd.DataFrame) -> plt.Figure:
     d = _labelled(summary)
     probs = sorted(set(d["problem"]))
     opts = list(dict.fromkeys(d["optimizer"]))
-    fig, axes = plt.subplots(1, len(BASIN_DELTAS), figsize=(3.2 * len(BASIN_DELTAS), 0.45 * len(probs) + 1.4),
+    fig, axes = plt.subplots(1, len(BASIN_DELTAS), figsize=(WIDTH + 1.5, 0.45 * len(probs) + 1.6),
                              sharey=True, sharex=True, layout="constrained")
     step = 0.8 / max(1, len(opts))
     for ax, delta in zip(axes, BASIN_DELTAS):
@@ -161,9 +236,9 @@ def basin_overview(summary: pd.DataFrame) -> plt.Figure:
                     ax.plot([w, most], [y, y], color="0.25", lw=1, marker="|", markevery=[1],
                             label="the most the grid allows")
         ax.set(title=f"within {100 * delta:g} pt", xlabel="decades of lr")
-    axes[0].set_yticks(range(len(probs)), probs)
+    axes[0].set_yticks(range(len(probs)), [wording.readable(p) for p in probs])
     axes[0].invert_yaxis()
-    _shared_legend(fig, axes)
+    _shared_legend(fig, axes, below=True)
     return fig
 
 
@@ -203,20 +278,19 @@ def importance(shares: pd.DataFrame) -> plt.Figure:
     probs = sorted(set(d["problem"]))
     terms = [t for t in SINGLE_AND_PAIR if t in set(d["term"])]
     opts = list(dict.fromkeys(d["optimizer"]))
-    fig, axes = plt.subplots(1, len(probs), figsize=(4.8 * len(probs) + 1.5, 0.42 * len(terms) + 1.4),
-                             sharey=True, squeeze=False, layout="constrained")
+    fig, axes = _grid(len(probs), panel_height=0.42 * len(terms) + 1.2, sharey=True)
     step = 0.8 / max(1, len(opts))
-    for ax, prob in zip(axes[0], probs):
+    for ax, prob in zip(axes.flat, probs):
         for k, opt in enumerate(opts):
             sub = d[(d["problem"] == prob) & (d["optimizer"] == opt)].set_index("term").reindex(terms)
             y = np.arange(len(terms)) + (k - (len(opts) - 1) / 2) * step
             err = [(sub["share"] - sub["lo"]).clip(lower=0), (sub["hi"] - sub["share"]).clip(lower=0)]
             ax.barh(y, 100 * sub["share"], height=step, color=COLORS.get(opt), label=opt,
                     xerr=[100 * e for e in err], error_kw=dict(ecolor="0.25", capsize=2, lw=1))
-        ax.set(title=wording.readable(prob), xlabel=f"share of the variance (%), {LEVEL:.0%} interval", xlim=(0, 100))
+        ax.set(title=wording.readable(prob), xlabel=f"share of variance (%), {LEVEL:.0%} interval", xlim=(0, 100))
     axes[0][0].set_yticks(range(len(terms)), terms)
     axes[0][0].invert_yaxis()
-    _shared_legend(fig, axes.flat)
+    _shared_legend(fig, axes.flat[:len(probs)], below=True)
     return fig
 
 
@@ -228,9 +302,8 @@ def best_lr_by_batch(best: pd.DataFrame) -> plt.Figure:
     style()
     d = _labelled(best)
     probs = sorted(set(d["problem"]))
-    fig, axes = plt.subplots(1, len(probs), figsize=(4.8 * len(probs) + 1.5, 3.4), squeeze=False,
-                             layout="constrained")
-    for ax, prob in zip(axes[0], probs):
+    fig, axes = _grid(len(probs))
+    for ax, prob in zip(axes.flat, probs):
         for opt, sub in d[d["problem"] == prob].groupby("optimizer", sort=False):
             sub = sub.sort_values("batch_size")
             color = COLORS.get(opt)
@@ -247,7 +320,7 @@ def best_lr_by_batch(best: pd.DataFrame) -> plt.Figure:
         ax.xaxis.set_major_locator(mticker.FixedLocator(sorted(set(d["batch_size"]))))
         ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%d"))
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-    _shared_legend(fig, axes.flat)
+    _shared_legend(fig, axes.flat[:len(probs)], below=True)
     return fig
 
 
@@ -256,26 +329,20 @@ def best_lr_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None) ->
     optimizer, and DeepOBS's (chosen on test, 100 epochs) where given."""
     style()
     probs = sorted(set(ours["problem"]) | (set(theirs["problem"]) if theirs is not None else set()))
-    cols = min(3, len(probs))  # a grid, never a strip of six narrow panels
-    rows = -(-len(probs) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols + 1.8, 3.0 * rows), squeeze=False,
-                             sharey=True, layout="constrained")
-    for ax in axes.flat[len(probs):]:
-        ax.set_visible(False)
+    fig, axes = _grid(len(probs), panel_height=2.6, sharey=True)
     for ax, prob in zip(axes.flat, probs):
         o = _labelled(ours[ours["problem"] == prob])
         for opt, sub in o.groupby("optimizer"):
             ax.step(sub["epoch"], sub["tuned_lr"], where="post", color=COLORS.get(opt), label=f"{opt} (ours)")
         if theirs is not None:  # epoch 0 (before training) has no best lr
             for opt, sub in theirs[(theirs["problem"] == prob) & (theirs["epoch"] > 0)].groupby("optimizer"):
-                name = optim.get(opt).label if opt in optim.OPTIMIZERS else opt.replace("_", " ")
-                ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {name}",
+                ax.step(sub["epoch"], sub["lr"], where="post", ls=":", label=f"DeepOBS {wording.optimizer_name(opt)}",
                         color=COLORS.get(optim.get(opt).label) if opt in optim.OPTIMIZERS else "grey")
         ax.set(yscale="log", xscale="log", title=wording.readable(prob), xlabel="epochs", ylabel="best learning rate")
         ax.xaxis.set_major_locator(mticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
         ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%d"))
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-    _shared_legend(fig, axes.flat)
+    _shared_legend(fig, axes.flat[:len(probs)], below=True)
     return fig
 
 
@@ -310,17 +377,18 @@ def deepobs_overlay(matched: pd.DataFrame) -> plt.Figure:
     grids have, a panel per problem, a colour per lr."""
     style()
     probs = sorted(set(matched["problem"]))
-    fig, axes = plt.subplots(1, len(probs), figsize=(5 * len(probs), 3.6), squeeze=False,
-                             layout="constrained")
+    fig, axes = _grid(len(probs))
     palette = dict(zip(sorted(set(matched["lr"])), sns.color_palette(LR_PALETTE, matched["lr"].nunique())))
-    for ax, prob in zip(axes[0], probs):
+    for ax, prob in zip(axes.flat, probs):
         for lr, sub in matched[matched["problem"] == prob].groupby("lr"):
-            ax.plot(sub["epoch"], sub["test_acc_ours"], color=palette[lr], label=f"lr {lr:g}, ours")
+            ax.plot(sub["epoch"], sub["test_acc_ours"], color=palette[lr], label=f"lr {_lr(lr)}, ours")
             ax.plot(sub["epoch"], sub["test_acc_deepobs"], color=palette[lr], ls=":",
-                    label=f"lr {lr:g}, DeepOBS")
+                    label=f"lr {_lr(lr)}, DeepOBS")
         ax.set(title=wording.readable(prob), xlabel="epoch", ylabel="test accuracy")
         _percent(ax)
-    _shared_legend(fig, axes.flat)
+    # by lr, ours before DeepOBS's: "lr 0.000251, ours"
+    _shared_legend(fig, axes.flat[:len(probs)], below=True,
+                   key=lambda label: (float(label.split()[1].rstrip(",")), label.endswith("DeepOBS")))
     return fig
 
 
@@ -332,10 +400,7 @@ def regret_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None,
     test (grey, dotted) where given, and the verdict's tolerance ``delta`` (dashed)."""
     style()
     probs = list(dict.fromkeys(ours["problem"]))
-    cols = min(2, len(probs))
-    rows = -(-len(probs) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False,
-                             layout="constrained")
+    fig, axes = _grid(len(probs), panel_height=2.6)
     series = list(dict.fromkeys(ours["series"]))
     colors = dict(zip(series, (COLORS[optim.get("adam").label], "black")))
     for ax, prob in zip(axes.flat, probs):
@@ -354,10 +419,5 @@ def regret_by_budget(ours: pd.DataFrame, theirs: pd.DataFrame | None = None,
         ax.xaxis.set_major_locator(mticker.FixedLocator([1, 2, 5, 10, 20, 50, 100]))
         ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%d"))
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-    for ax in axes.flat[len(probs):]:
-        ax.set_visible(False)
-    handles = {}
-    for ax in axes.flat[:len(probs)]:
-        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=2, frameon=False)
+    _shared_legend(fig, axes.flat[:len(probs)], below=True)
     return fig

@@ -14,7 +14,7 @@ from ..store import datasets, optim, paths
 from ..stats import analysis, deepobs
 from ..engine import problems, train
 from ..study import budget, lr_study
-from . import report, verdicts
+from . import report, verdicts, wording
 
 # Truths for the coverage simulation: population test accuracy at the finalists.
 COVERAGE_SCENARIOS = {
@@ -43,9 +43,9 @@ def _pts(x: float) -> str:
 
 def problems_table():
     rows = []
-    for name in lr_study.BUDGETS:
+    for name in lr_study.PROBLEMS:  # the problems studied, as readers name them
         p = problems.get(name)
-        rows.append({"problem": name, "data": datasets.get(p.dataset).label, "network": p.description,
+        rows.append({"problem": wording.readable(name), "data": datasets.get(p.dataset).label, "network": p.description,
                      "params": problems.n_params(p), "batch": p.batch_size,
                      "epochs": lr_study.budget(name), "seeds": len(lr_study.stage2_seeds_of(name))})
     return report.table(pd.DataFrame(rows), {
@@ -144,7 +144,7 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
         **report.design_numbers(list(lr_study.OPTIMIZERS), ["mnist", "fashion_mnist", "cifar10_jpeg"]),
         "grid": ", ".join(report.fmt_lr(lr) for lr in lr_study.GRID),
         "n_grid": str(len(lr_study.GRID)),
-        "grid_above": "; ".join(f"{p}: {', '.join(report.fmt_lr(x) for x in lrs)}"
+        "grid_above": "; ".join(f"{wording.readable(p)}: {', '.join(report.fmt_lr(x) for x in lrs)}"
                                 for p, lrs in lr_study.GRID_ABOVE.items()),
         "grid_low": report.fmt_lr(min(lr_study.GRID)), "grid_high": report.fmt_lr(max(lr_study.GRID)),
         "stage2_top": str(lr_study.STAGE2_TOP),
@@ -183,7 +183,8 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
 def drift_table():
     best = deepobs.best_lr_by_epoch(deepobs.load())
     drift = deepobs.lr_drift(best, DRIFT_FROM, int(best["epoch"].max()))
-    return report.table(drift, {"problem": ("problem", "{}"), "DeepOBS optimizer": ("optimizer", "{}"),
+    return report.table(drift, {"problem": ("problem", wording.readable),
+                                "DeepOBS optimizer": ("optimizer", wording.optimizer_name),
                                 f"best lr, epoch {DRIFT_FROM}": ("lr_start", report.fmt_lr),
                                 f"best lr, epoch {int(best['epoch'].max())}": ("lr_end", report.fmt_lr),
                                 "change (decades)": ("decades", "{:+.1f}")})

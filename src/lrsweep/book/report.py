@@ -1,8 +1,6 @@
 """Numbers as the book prints them, glued into the prose (never typed by hand)."""
 from __future__ import annotations
 
-import hashlib
-import html
 import math
 
 import pandas as pd
@@ -64,46 +62,46 @@ def fmt_basin(width: float, most: float) -> str:
 
 
 class Link(str):
-    """A cell that links to ``href`` in the web book (a page of the book, relative to the
-    chapters, with an anchor) and reads as its text elsewhere."""
+    """A cell that refers to a figure: it reads "Fig. N, <text>" and links to the figure
+    wherever the book shows the table (HTML or PDF); ``label`` is the figure's name."""
 
-    def __new__(cls, text: str, href: str):
+    def __new__(cls, text: str, label: str):
         cell = super().__new__(cls, text)
-        cell.href = href
+        cell.label = label
         return cell
 
 
+def _cell(value) -> str:
+    """A table cell as MyST: a pipe or a line break would end the cell or the row."""
+    if isinstance(value, Link):
+        return f"{{numref}}`Fig. %s, {value} <{value.label}>`"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 class Table:
-    """A glued table: HTML for the web book (escaped, ``Link`` cells as links), LaTeX for
-    the PDF (escaped, and shrunk to the line width when it is wider), plain text elsewhere."""
+    """A glued table: MyST pipe-table rows, which the page places in a numbered ``{table}``
+    directive with its caption (``table_block``), so Sphinx numbers it and wraps its columns
+    to the line width in the PDF instead of shrinking its font."""
 
     def __init__(self, cells: pd.DataFrame):
-        self.cells, self.attributes = cells, ""
+        self.cells = cells
 
-    def set_table_attributes(self, attributes: str) -> "Table":
-        self.attributes = attributes
-        return self
+    def to_myst(self) -> str:
+        rows = [[_cell(c) for c in self.cells.columns], ["---"] * self.cells.shape[1]]
+        rows += [[_cell(v) for v in row] for row in self.cells.itertuples(index=False)]
+        return "\n".join("| " + " | ".join(map(str, r)) + " |" for r in rows) + "\n"
 
-    def to_html(self) -> str:
-        def cell(v):
-            text = html.escape(str(v))
-            return f'<a href="{html.escape(v.href)}">{text}</a>' if isinstance(v, Link) else text
-        cells = self.cells.map(cell)
-        # the table's id from its content, not pandas' random one: a rebuilt page is the same bytes
-        uuid = hashlib.sha256(cells.to_json().encode()).hexdigest()[:5]
-        return (cells.style.hide(axis="index").set_uuid(uuid)
-                .set_table_attributes(self.attributes).to_html())
-
-    _repr_html_ = to_html
-
-    def _repr_latex_(self) -> str:
-        styler = (self.cells.style.hide(axis="index").format(escape="latex")
-                  .format_index(escape="latex", axis=1))
-        body = styler.to_latex(hrules=True, column_format="l" * self.cells.shape[1])
-        return "\\begin{adjustbox}{max width=\\linewidth}\n" + body + "\\end{adjustbox}\n"
+    _repr_markdown_ = to_myst
 
     def __repr__(self) -> str:
         return self.cells.to_string(index=False)
+
+
+def table_block(key: str, caption: str, name: str, classes: str = "") -> str:
+    """The MyST that shows glued table ``key`` as a numbered table (``name``: its anchor for
+    {numref}) with its caption, and the class ``classes`` for the style sheet."""
+    cls = f":class: {classes}\n" if classes else ""
+    return (f":::{{table}} {caption}\n:name: {name}\n{cls}```{{glue:md}} {key}\n:format: myst\n```\n:::\n")
 
 
 def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]) -> Table:
@@ -191,6 +189,6 @@ def design_numbers(optimizers: list[str], dataset_names: list[str]) -> dict[str,
 
 def downloads(name: str, figures_url: str = "../figures") -> str:
     """The download links under a figure (``figures_url``: the book's figures folder as the
-    page sees it)."""
+    page sees it), in the web book only: the PDF has the figure itself."""
     links = ", ".join(f"{{download}}`{ext.upper()} <{figures_url}/{name}.{ext}>`" for ext in figures.FORMATS)
-    return f"Download {{numref}}`{name}`: {links}."
+    return f"```{{only}} html\nDownload {{numref}}`{name}`: {links}.\n```"

@@ -15,24 +15,37 @@ from ..study import lr_study
 from . import beyond_summary, claims, figures, report, verdicts, wording
 
 
+def _in_book_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows by problem in the book's chapter order, then by optimizer in registry order."""
+    probs, opts = list(lr_study.PROBLEMS), list(optim.OPTIMIZERS)
+    key = lambda c: c.map(lambda v: (probs if c.name == "problem" else opts).index(v)  # noqa: E731
+                          if v in (probs if c.name == "problem" else opts) else len(probs))
+    return rows.sort_values(["problem", "optimizer"], key=key, kind="stable", ignore_index=True)
+
+
+NAMES = {"problem": ("problem", wording.readable), "optimizer": ("optimizer", wording.optimizer_name)}
+
+
 def basin_table(summary: pd.DataFrame) -> report.Table:
     """Per problem and optimizer, each basin width with the most the grid allows."""
-    cols = {"problem": ("problem", "{}"), "optimizer": ("optimizer", lambda o: optim.get(o).label)}
-    shown = summary.copy()
+    cols = dict(NAMES)
+    shown = _in_book_order(summary)
     for d in analysis.BASIN_DELTAS:
         k = f"basin_{round(d * 1000)}"
-        shown[k + "_shown"] = [report.fmt_basin(w, m) for w, m in zip(summary[k], summary[k + "_most"])]
+        shown[k + "_shown"] = [report.fmt_basin(w, m) for w, m in zip(shown[k], shown[k + "_most"])]
         cols[f"decades within {100 * d:g} pt"] = (k + "_shown", "{}")
     return report.table(shown, cols)
 
 
-def regret_table(rows: pd.DataFrame, how: str) -> report.Table:
-    """Rows of ``analysis.fixed_lr_table`` or ``grid_table``: the lr chosen ``how`` (a
-    column), its regret with interval and n."""
-    return report.table(report.with_regret_text(rows), {
-        "optimizer": ("optimizer", lambda o: optim.get(o).label), "problem": ("problem", "{}"),
-        how: (how, "{}"), "lr": ("lr", lambda x: "none on the grid" if x is None or math.isnan(x) else report.fmt_lr(x)),
-        "regret": ("regret_shown", "{}"), f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
+def choices_table(rows: pd.DataFrame, how: str) -> report.Table:
+    """Rows of ``analysis.fixed_lr_table`` or ``grid_table`` as one row per problem and
+    optimizer and a column per choice (``how``): the lr chosen, its regret with interval, n."""
+    shown = report.with_regret_text(rows)
+    lr = shown["lr"].map(lambda x: "none on the grid" if x is None or math.isnan(x) else report.fmt_lr(x))
+    shown["cell"] = [f"{x}: {r} {ci}, n = {n}" for x, r, ci, n in zip(lr, shown["regret_shown"], shown["ci"], shown["n"])]
+    wide = shown.pivot(index=["problem", "optimizer"], columns=how, values="cell").reset_index()
+    choices = list(dict.fromkeys(rows[how]))
+    return report.table(_in_book_order(wide), {**NAMES, **{c: (c, "{}") for c in choices}})
 
 
 def recommendation(final: pd.DataFrame, optimizer: str = "adam") -> str:
@@ -104,10 +117,11 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         basin_deltas=" / ".join(f"{100 * d:g}" for d in analysis.BASIN_DELTAS) + " points",
         basin_table=basin_table(summary),
         fig_basin=figures.saved("fig-basin", figures.basin_overview(summary), figures_dir),
-        fixed_table=regret_table(fixed, "choice"),
-        grid_table=regret_table(grids, "grid"),
-        budget_table=report.table(budget, {
-            "problem": ("problem", "{}"), "optimizer": ("optimizer", lambda o: optim.get(o).label),
+        fixed_table=choices_table(fixed.replace({"choice": {
+            "leave-one-task-out": "one lr, chosen on the other problems",
+            "library default": "the library default"}}), "choice"),
+        grid_table=choices_table(grids, "grid"),
+        budget_table=report.table(_in_book_order(budget), {**NAMES,
             "tuned lr, half the budget": ("lr_half", report.fmt_lr), "epochs": ("half", "{}"),
             "tuned lr, full budget": ("lr_end", report.fmt_lr), "budget": ("end", "{}"),
             "change (decades)": ("decades", "{:+.1f}")}),
@@ -152,8 +166,7 @@ sensitive to the learning rate; the grid resolves half a decade.
 
 {report.downloads("fig-basin")}
 
-```{{glue:}} basin_table
-```
+{report.table_block("basin_table", "Basin widths: decades of learning rate within each tolerance of the best, per problem and optimizer", "tbl-basins")}
 
 ## One learning rate for every problem
 
@@ -162,8 +175,7 @@ each optimizer and each problem, the value is chosen on the *other* problems (th
 rate with the least mean validation loss against their best, leave-one-task-out) and its
 regret is measured on the problem left out; Adam's library default is shown beside it.
 
-```{{glue:}} fixed_table
-```
+{report.table_block("fixed_table", "One learning rate for every problem, chosen on the other problems, and the library default: regret on the problem left out", "tbl-fixed-lr")}
 
 ```{{glue:figure}} fig_fixed
 :name: fig-fixed-lr
@@ -183,8 +195,7 @@ learning rate on validation (mean over the seeds each point has), and the regret
 pick is measured on test. A pick with one seed has no interval: stage 2 did not find it
 promising enough to add seeds.
 
-```{{glue:}} grid_table
-```
+{report.table_block("grid_table", "The thread's coarse grids: regret of the learning rate each grid picks on validation", "tbl-grids")}
 
 ```{{glue:figure}} fig_grids
 :name: fig-grids
@@ -212,8 +223,7 @@ on the problems both have.
 Over the second half of each budget, our tuned learning rate moved by at most
 {{glue:text}}`budget_max_drift` decades:
 
-```{{glue:}} budget_table
-```
+{report.table_block("budget_table", "How far the tuned learning rate moved over the second half of each budget", "tbl-lr-drift")}
 
 ## The thread's claims
 
@@ -229,8 +239,7 @@ were changed after a review showed that the first ones measured the claims where
 live (a diverged run ranked as infinitely unstable; the betas over five decades of learning
 rate); each row shows the old verdict beside the new.
 
-```{{glue:}} claims_table
-```
+{report.table_block("claims_table", "The thread's claims, each with its verdict and the evidence behind it", "tbl-claims")}
 
 ## What to do
 

@@ -172,6 +172,20 @@ def scope(problems_: list[str], epochs: int | None = None) -> str:
             f"small networks without batch normalisation, on a CPU.")
 
 
+def budget_short(rows: pd.DataFrame, long_series: str) -> str:
+    """The verdict at the longest budget trained past the study's (``rows``:
+    ``budget.regret_rows``; the ``long_series`` rows are the long runs), problem by problem;
+    empty while no long run has gone past the study's budget."""
+    study_budget = rows[rows["series"] != long_series].groupby("problem")["epoch"].max()
+    long = rows[(rows["series"] == long_series) & (rows["epoch"] > rows["problem"].map(study_budget).fillna(0))]
+    if long.empty:
+        return ""
+    last = report.with_regret_text(long.loc[long.groupby("problem", sort=False)["epoch"].idxmax()])
+    parts = [f"after {wording.plural(r.epoch, 'epoch')} on {wording.readable(r.problem)}, the default's "
+             f"regret is {r.regret_shown} {r.ci}, n = {r.n}: {r.verdict}" for r in last.itertuples()]
+    return f"Trained longer: {'; '.join(parts)}."
+
+
 def cliff_sentence(final: pd.DataFrame, optimizer: str = "adam") -> str:
     """Where one half-decade step above the default costs most (mean test accuracy over the
     seeds each lr has, seed counts said): the asymmetry a practitioner raising the lr meets."""

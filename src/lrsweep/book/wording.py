@@ -2,7 +2,7 @@
 problem names, the study's design in words."""
 from __future__ import annotations
 
-from ..store import datasets
+from ..store import datasets, optim
 from ..stats import analysis
 from ..engine import problems
 from ..study import lr_study
@@ -16,6 +16,12 @@ def readable(problem: str) -> str:
         return problem
     label = datasets.get(problems.get(problem).dataset).label.split(" (")[0]
     return f"{label} ({KINDS.get(problem.split('_', 1)[1], problem)})"
+
+
+def optimizer_name(name: str) -> str:
+    """An optimizer as a reader names it: its label here ("SGD-momentum"), or another
+    benchmark's identifier with spaces ("momentum")."""
+    return optim.get(name).label if name in optim.OPTIMIZERS else name.replace("_", " ")
 
 
 def tolerance() -> str:
@@ -43,7 +49,7 @@ def design_phrase(problems_: list[str], stage2_seeds: list[int] | None) -> str:
     by_count: dict[int, list[str]] = {}
     for p in problems_:
         by_count.setdefault(len(stage2_seeds or lr_study.stage2_seeds_of(p)), []).append(p)
-    seeds = " or ".join(f"{n}" + (f" ({', '.join(ps)})" if len(by_count) > 1 else "")
+    seeds = " or ".join(f"{n}" + (f" ({and_list([readable(p) for p in ps])})" if len(by_count) > 1 else "")
                         for n, ps in by_count.items())
     return (f"every learning rate of the grid is trained with one seed; the default and the "
             f"{lr_study.STAGE2_TOP} best by validation accuracy get {seeds} seeds")

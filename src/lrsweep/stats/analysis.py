@@ -333,7 +333,7 @@ def fixed_lr_table(final: pd.DataFrame) -> pd.DataFrame:
         for how, lr in refs.items():
             r = regret(cell, lr)
             out.append(dict(optimizer=opt, problem=prob, choice=how, lr=lr, regret=r["regret"],
-                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"],
+                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"], lead=r["lead"],
                             verdict=verdict(r["lo"], r["hi"])))
     return pd.DataFrame(out)
 
@@ -345,9 +345,9 @@ def grid_table(final: pd.DataFrame, grids: dict = COARSE_GRIDS) -> pd.DataFrame:
         for name, grid in grids.items():
             lr = grid_choice(cell, grid)
             r = regret(cell, lr) if lr is not None else {"regret": np.nan, "lo": np.nan, "hi": np.nan,
-                                                         "n": 0, "paired": False}
+                                                         "n": 0, "paired": False, "lead": np.nan}
             out.append(dict(optimizer=opt, problem=prob, grid=name, lr=lr, regret=r["regret"],
-                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"]))
+                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"], lead=r["lead"]))
     return pd.DataFrame(out)
 
 

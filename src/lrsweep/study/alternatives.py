@@ -38,15 +38,16 @@ def table(main: pd.DataFrame, extra: pd.DataFrame, range_picks: dict[str, tuple[
     for problem, cell in main[(main["optimizer"] == ADAM) & (main["hparams"] == adam_hp)].groupby("problem"):
         budget = lr_study.budget(problem)
 
-        def row(name, cost, r):
+        def row(name, cost, r, own_runs=True):  # own_runs: trained for it, not read from the study
             out.append(dict(problem=problem, alternative=name, cost_runs=cost, regret=r["regret"],
-                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"]))
+                            lo=r["lo"], hi=r["hi"], n=r["n"], paired=r["paired"],
+                            lead=r.get("lead", float("nan")), own_runs=own_runs))
         default = optim.get(ADAM).default_lr
-        row(f"Adam at {default:g}", 1, analysis.regret(cell, default))
+        row(f"Adam at {default:g}", 1, analysis.regret(cell, default), own_runs=False)
         for name, grid in analysis.COARSE_GRIDS.items():
             lr = analysis.grid_choice(cell, grid)
             if lr is not None:
-                row(f"grid: {name}", len(grid), analysis.regret(cell, lr))
+                row(f"grid: {name}", len(grid), analysis.regret(cell, lr), own_runs=False)
         if problem in range_picks:
             lr, ramp_epochs = range_picks[problem]
             runs = _runs_at(extra, problem, ADAM, lr, adam_hp)
@@ -60,7 +61,7 @@ def table(main: pd.DataFrame, extra: pd.DataFrame, range_picks: dict[str, tuple[
             mine = extra[(extra["problem"] == problem) & _is_variant(extra, name)]
             if len(mine):
                 row(f"{name}, tuned", mine["lr"].nunique(), analysis.regret_against(cell, _tuned_runs(mine)))
-        row(REFERENCE, cell["lr"].nunique(), analysis.regret(cell, analysis.tuned_lr(cell)))
+        row(REFERENCE, cell["lr"].nunique(), analysis.regret(cell, analysis.tuned_lr(cell)), own_runs=False)
     return pd.DataFrame(out)
 
 

@@ -14,7 +14,12 @@ from typing import NamedTuple
 import pandas as pd
 
 from ..errors import UsageError
+from ..stats import analysis
 from ..store import records
+from . import lr_study
+
+
+STUDY, LONG = "our study (finalists)", "our long runs"  # the two series of regret_rows
 
 
 class LongRuns(NamedTuple):
@@ -67,3 +72,26 @@ def stored(problem: str, results_dir=None) -> pd.DataFrame:
              if (rec := records.read(records.path_for(store, cfg))) is not None
              and rec["status"] != "failed"]
     return records.tidy(found)
+
+
+def regret_rows(results_dir=None, train_missing: bool = False,
+                study: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Adam's regret at its default at every epoch: of the study's runs up to each problem's
+    budget (``study``: a study's table already read; None: the published study's), and of
+    the long runs as far as they are stored; and the long runs' progress."""
+    if study is None:
+        study, running = lr_study.stored(list(lr_study.PROBLEMS), results_dir, train_missing=train_missing,
+                                         optimizers=["adam"])
+    else:
+        study, running = study[study["optimizer"] == "adam"], {}
+    frames = [analysis.regret_by_budget(study).assign(series=STUDY)] if study is not None and len(study) else []
+    long_progress = {problem: progress(problem, results_dir) for problem in PUBLISHED}
+    for problem in PUBLISHED:
+        long = stored(problem, results_dir)
+        if len(long):
+            frames.append(analysis.regret_by_budget(long).assign(series=LONG))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    order = {p: i for i, p in enumerate(lr_study.PROBLEMS)}
+    rows = rows.sort_values(["problem", "epoch"], key=lambda c: c.map(order) if c.name == "problem" else c,
+                            kind="stable", ignore_index=True)
+    return rows, {"running": running, "long": long_progress}
