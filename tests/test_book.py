@@ -193,7 +193,7 @@ def test_pdf_from_the_same_execution(built, workdir):
     assert "Abstract" in head and "What to do" in head and "Scope:" in head
     assert "CHAPTER" not in text and "Download Fig" not in text and "Contents" not in head
     assert len(re.findall(r"\bReferences\b", text)) == 1 and "Bibliography" not in text
-    assert "results_dir" not in text and "train_missing" not in text
+    assert "# Parameters" not in text and "figures_dir" not in text and "train_missing" not in text
     # figures carry their fonts as outlines (no Type 3), and no table is set below 8 pt
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert "Type 3" not in fonts and "DejaVuSans" in fonts
