@@ -26,6 +26,43 @@ def test_every_module_is_in_a_wing_and_named_in_the_architecture():
     assert not missing, f"not in ARCHITECTURE.md: {missing}"
 
 
+READ_ONLY = """
+import sys
+
+BLOCKED = ("lrsweep.engine.executors", "lrsweep.engine.train", "lrsweep.engine.problems",
+           "lrsweep.engine.batched", "lrsweep.engine.checkpoint")
+
+
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch" or name in BLOCKED:
+            raise ImportError(f"the published pages imported {name}")
+
+
+sys.meta_path.insert(0, Blocked())
+from lrsweep.book import (answer, beyond_page, beyond_summary, budget_page, chapter, citation,
+                          compute_page, deepobs_page, method_page, synthesis)
+from lrsweep.study import budget, lr_study
+table, running = lr_study.stored(list(lr_study.PROBLEMS), None, train_missing=False)
+assert table is not None and not running, running
+for problem in budget.PUBLISHED:
+    budget.progress(problem), budget.stored(problem)
+beyond_summary.read_designs(None, None)
+beyond_summary.rows(list(lr_study.PROBLEMS), None, train_missing=False)
+beyond_summary.batch_caveat(None)
+citation.build_provenance()
+assert "torch" not in sys.modules
+"""
+
+
+def test_the_published_pages_read_their_records_without_torch_or_the_executors():
+    """The published build only reads: with torch and the training side of the engine made
+    unimportable, every page module imports and the records every page reads are read (the
+    study, the long runs, the designs, the alternatives, the batch sizes, the provenance)."""
+    done = subprocess.run([sys.executable, "-c", READ_ONLY], cwd=paths.ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def _executed(folder: Path, values: dict) -> Path:
     """An executed notebook as papermill writes glued values, under ``folder``."""
     import json

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from lrsweep.engine import augment, optimizers, problems, train
 from lrsweep.store import optim
+from lrsweep.store import problems as store_problems
 from lrsweep.engine.sweep import SweepSpec
 
 # Parameter counts published with DeepOBS (Schneider et al. 2019), an independent reference.
@@ -15,7 +16,7 @@ DEEPOBS_PARAMS = {"logreg": 7_850, "mlp": 1_336_610, "2c2d": 3_274_634, "3c3d": 
 @pytest.mark.parametrize("name", list(problems.PROBLEMS))
 def test_problem_builds_and_trains_one_step(name):
     p = problems.get(name)
-    assert problems.n_params(p) == DEEPOBS_PARAMS[name.split("_")[1]]
+    assert problems.n_params(p) == DEEPOBS_PARAMS[name.split("_")[1]] == store_problems.get(name).params
     g = torch.Generator().manual_seed(0)
     model = p.build(g)
     x = torch.rand(8, *problems.input_shape(p))

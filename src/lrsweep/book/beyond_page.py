@@ -34,7 +34,7 @@ def unmeasured_cost(results_dir=None) -> str:
         if p in beyond.PUBLISHED or (hours := run_hours.get(p)) is None:
             continue
         seeds = len(lr_study.stage2_seeds_of(p))
-        out.append(f"{p} about {runs_per_seed * seeds * hours:.1f} hours ({runs_per_seed} runs for each "
+        out.append(f"{wording.readable(p)} about {runs_per_seed * seeds * hours:.1f} hours ({runs_per_seed} runs for each "
                    f"of {seeds} seeds, at the {hours:.2f} hours a full-length run of its study took on average)")
     if not out:
         return ""
@@ -62,7 +62,7 @@ def design_budget_sentence(designs: dict, tuned: dict) -> str:
     """How the designs' shorter budget compares with the study's: the study's tuned lr
     at the design's budget and at its own, per design (``tuned``: ``_tuned_by_design``)."""
     from ..store import optim
-    parts = [f"{optim.get(optimizer).label} on {problem}, {report.fmt_lr(at)} after "
+    parts = [f"{optim.get(optimizer).label} on {wording.readable(problem)}, {report.fmt_lr(at)} after "
              f"{designs[(problem, optimizer)][1]} epochs and {report.fmt_lr(final)} after {final_epochs}"
              for (problem, optimizer), (at, final, final_epochs) in tuned.items()]
     if not parts:
@@ -149,7 +149,7 @@ def batch_sentence(best: pd.DataFrame) -> str:
     for (problem, optimizer), d in best.groupby(["problem", "optimizer"], sort=False):
         d = d.sort_values("batch_size")
         lo, hi = d.iloc[0], d.iloc[-1]
-        out.append(f"On {problem}, {optim.get(optimizer).label}'s best learning rate is "
+        out.append(f"On {wording.readable(problem)}, {optim.get(optimizer).label}'s best learning rate is "
                    f"{report.fmt_lr(lo['best_lr'])} at batch size {lo['batch_size']} and "
                    f"{report.fmt_lr(hi['best_lr'])} at {hi['batch_size']}: a slope of "
                    f"{batch_lr.slope(d):.1f} decades of lr per decade of batch size over "
@@ -161,12 +161,11 @@ def kept_sentence(lost: pd.DataFrame, test_se: float) -> str:
     """Per problem and optimizer: what keeping the lr tuned at the study's batch size loses
     at each batch size (``batch_lr.kept_regret``); ``test_se``: the standard error a single
     test set alone puts on such a difference."""
-    from ..store import optim
-    from ..engine import problems
+    from ..store import optim, problems
     out = []
     for (problem, optimizer), d in lost.groupby(["problem", "optimizer"], sort=False):
         d = d.sort_values("batch_size")
-        out.append(f"on {problem}, {optim.get(optimizer).label} at {report.fmt_lr(d['kept_lr'].iloc[0])} "
+        out.append(f"on {wording.readable(problem)}, {optim.get(optimizer).label} at {report.fmt_lr(d['kept_lr'].iloc[0])} "
                    "(its tuned learning rate at batch size "
                    f"{problems.get(problem).batch_size}) loses "
                    + ", ".join(f"{100 * r.regret:+.1f} at {r.batch_size}" for r in d.itertuples()))
@@ -182,7 +181,7 @@ def batch_section(problems_: list[str] | None = None, results_dir=None, figures_
     (None: all) whose sweep is stored: MyST text and the values it glues."""
     from ..study import batch_lr
     ready, pending = beyond_summary.batch_sweeps(problems_, results_dir, train_missing)
-    values = {"batch_plan": "; ".join(f"on {p}, batch sizes {wording.and_list(list(map(str, sizes)))} with {e} epoch{'s' * (e != 1)}"
+    values = {"batch_plan": "; ".join(f"on {wording.readable(p)}, batch sizes {wording.and_list(list(map(str, sizes)))} with {e} epoch{'s' * (e != 1)}"
                                       for p, (e, sizes) in batch_lr.PUBLISHED.items()),
               "batch_window": f"{batch_lr.WINDOW:g}", "batch_seed": str(batch_lr.SEED),
               "batch_pending": f"Still running, so not shown yet: {'; '.join(pending)}." if pending else ""}
@@ -270,7 +269,7 @@ def importance_sentence(shares: pd.DataFrame) -> str:
         d = d.set_index("term")
         f = lambda t: report.fmt_share(d.loc[t, "share"], d.loc[t, "lo"], d.loc[t, "hi"])  # noqa: E731
         others = [k for k in design.SPACES[optimizer] if k not in ("lr", "batch_size")]
-        out.append(f"On {problem}, over {int(d['n_runs'].iloc[0])} Sobol points of "
+        out.append(f"On {wording.readable(problem)}, over {int(d['n_runs'].iloc[0])} Sobol points of "
                    f"{optim.get(optimizer).label}'s space trained for {int(d['epochs'].iloc[0])} epochs, "
                    f"the learning rate explains {f('lr')} of the variance of the final validation "
                    f"accuracy (its standard deviation over the points: {_points(d['sd'].iloc[0])}), "
@@ -289,7 +288,7 @@ def near_sentence(near: pd.DataFrame | None) -> str:
         return "No design has its problem's study stored yet, so there is no tuned lr to centre on."
     out = []
     for (problem, optimizer), d in near.groupby(["problem", "optimizer"], sort=False):
-        head = (f"On {problem}, {optim.get(optimizer).label}'s design has {int(d['n_runs'].iloc[0])} "
+        head = (f"On {wording.readable(problem)}, {optim.get(optimizer).label}'s design has {int(d['n_runs'].iloc[0])} "
                 f"runs within {importance.NEAR:g} decades of {report.fmt_lr(d['tuned_lr'].iloc[0])}")
         if d["term"].isna().all():
             out.append(f"{head}, fewer than the {MIN_NEAR} a forest needs, so it is not split.")

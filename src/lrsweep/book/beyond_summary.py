@@ -157,7 +157,7 @@ def batch_caveat(results_dir=None, optimizer: str = "adam") -> str:
     swept = pd.concat(ready, ignore_index=True)
     swept = swept[swept["optimizer"] == optimizer]
     best, lost = batch_lr.best_lrs(swept), kept(swept, results_dir)
-    parts = [f"on {p}, its best learning rate moved {batch_lr.slope(best[best['problem'] == p]):+.1f} "
+    parts = [f"on {wording.readable(p)}, its best learning rate moved {batch_lr.slope(best[best['problem'] == p]):+.1f} "
              f"decades per decade of batch size, and keeping {report.fmt_lr(d['kept_lr'].iloc[0])} lost "
              f"{100 * d['regret'].max():+.1f} points at batch size {int(d.loc[d['regret'].idxmax(), 'batch_size'])}"
              for p, d in lost.groupby("problem")]

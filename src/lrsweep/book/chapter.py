@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..store import optim
+from ..store import optim, problems
 from ..stats import analysis
-from ..engine import problems
 from ..study import lr_study
 from . import figures, report, wording
 

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..store import paths, records
+from ..store import paths, problems, records
 from ..study import lr_study
+
 
 def chapter_of(cfg: dict) -> str:
     """The chapter whose runs a record's config is: the study's grid with the library's
     defaults belongs to its problem's chapter; anything else (other optimizers, settings,
     batch sizes or lrs) to "beyond" (runs the study reused there count once, in the study)."""
     from ..store import optim
-    from ..engine import problems
     chapter = next((c for c, ps in lr_study.CHAPTERS.items() if cfg["problem"] in ps), "none")
     spec = optim.OPTIMIZERS.get(cfg["optimizer"])
     in_study = (cfg["optimizer"] in lr_study.OPTIMIZERS and cfg["lr"] in lr_study.grid(cfg["problem"])

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..store import datasets, optim, paths
+from ..store import config, datasets, optim, paths, problems
 from ..stats import analysis, deepobs
-from ..engine import problems, train
 from ..study import budget, lr_study
 from . import report, verdicts, wording
 
@@ -46,7 +45,7 @@ def problems_table():
     for name in lr_study.PROBLEMS:  # the problems studied, as readers name them
         p = problems.get(name)
         rows.append({"problem": wording.readable(name), "data": datasets.get(p.dataset).label, "network": p.description,
-                     "params": problems.n_params(p), "batch": p.batch_size,
+                     "params": p.params, "batch": p.batch_size,
                      "epochs": lr_study.budget(name), "seeds": len(lr_study.stage2_seeds_of(name))})
     return report.table(pd.DataFrame(rows), {
         "problem": ("problem", "{}"), "data": ("data", "{}"), "network": ("network", "{}"),
@@ -163,7 +162,7 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
         "sim_n_test": f"{inspect.signature(analysis.simulate).parameters['n_test'].default:,}",
         "sim_agreement": f"{sim_agreement():.0%}",
         "power_acc": f"{POWER_ACC:.0%}", "power_seed_sd": _pts(POWER_SEED_SD),
-        "divergence_factor": f"{train.DIVERGENCE_FACTOR:g}",
+        "divergence_factor": f"{config.DIVERGENCE_FACTOR:g}",
         "deepobs_epochs": str(int(best["epoch"].max())),
         # a percentile bootstrap over 3 seeds: its distinct resamples, and how often the
         # range of 3 draws covers the median of a continuous distribution (1 - 2 / 2**3)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..store import optim
+from ..store import optim, problems
 from ..stats import analysis
-from ..engine import problems
 from ..study import lr_study
 from . import report, wording
 

@@ -2,9 +2,8 @@
 problem names, the study's design in words."""
 from __future__ import annotations
 
-from ..store import datasets, optim
+from ..store import datasets, optim, problems
 from ..stats import analysis
-from ..engine import problems
 from ..study import lr_study
 
 KINDS = {"logreg": "logistic regression", "mlp": "MLP", "2c2d": "2c2d CNN", "3c3d": "3c3d CNN"}

@@ -1,5 +1,6 @@
-"""Test problems, named as in DeepOBS: dataset + network (with DeepOBS init) + loss terms +
-batch size + train-time augmentation. One place defines each; everything else asks by name."""
+"""Test problems as the engine trains them: the networks (with DeepOBS's initialisation),
+the loss terms and the train-time augmentation, for the problems whose facts (dataset,
+network, batch size, L2, augmentation) ``store.problems`` states."""
 from __future__ import annotations
 
 import functools
@@ -10,8 +11,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..errors import UsageError
 from ..store import datasets
+from ..store import problems as store_problems
 from . import augment
 
 Builder = Callable[[torch.Generator], nn.Module]
@@ -90,30 +91,18 @@ def _3c3d(g):
     return _init(net, g, "xavier")
 
 
-def _family(prefix: str, dataset: str, label: str) -> list[Problem]:
-    return [
-        Problem(f"{prefix}_logreg", dataset, _logreg, f"{label}, logistic regression (zero init)"),
-        Problem(f"{prefix}_mlp", dataset, _mlp, f"{label}, MLP 1000-500-100 ReLU"),
-        Problem(f"{prefix}_2c2d", dataset, _2c2d, f"{label}, 2 conv + 2 dense layers"),
-    ]
+# The networks by kind; which problem uses which, and every other fact, is in the store.
+BUILDERS: dict[str, Builder] = {"logreg": _logreg, "mlp": _mlp, "2c2d": _2c2d, "3c3d": _3c3d}
+AUGMENTATIONS = {True: augment.cifar_augment, False: None}
 
-
-PROBLEMS: dict[str, Problem] = {p.name: p for p in [
-    *_family("mnist", "mnist", "MNIST"),
-    *_family("fmnist", "fashion_mnist", "Fashion-MNIST"),
-    Problem("cifar10_3c3d", "cifar10_jpeg", _3c3d,
-            "CIFAR-10 (JPEG copy), 3 conv + 3 dense layers, L2 0.002, augmented",
-            l2=0.002, augment=augment.cifar_augment, standardize=True),
-    Problem("cifar10_3c3d_official", "cifar10", _3c3d,
-            "CIFAR-10 (official python release), 3 conv + 3 dense layers, L2 0.002, augmented",
-            l2=0.002, augment=augment.cifar_augment, standardize=True),
-]}
+PROBLEMS: dict[str, Problem] = {
+    s.name: Problem(s.name, s.dataset, BUILDERS[s.network], s.description, s.batch_size, s.l2,
+                    AUGMENTATIONS[s.augmented], s.standardize)
+    for s in store_problems.PROBLEMS.values()}
 
 
 def get(name: str) -> Problem:
-    if name not in PROBLEMS:
-        raise UsageError(f"unknown problem {name!r}; allowed: {', '.join(PROBLEMS)}")
-    return PROBLEMS[name]
+    return PROBLEMS[store_problems.get(name).name]  # the store's error for an unknown name
 
 
 def input_shape(problem: Problem) -> tuple[int, int, int]:

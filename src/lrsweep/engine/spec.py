@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..errors import UsageError
-from ..store import optim
+from ..store import optim, problems
 from ..store.config import CONSTANT, RunConfig, SCHEDULES
-from . import problems
 
 
 def _list(value, what: str) -> list:

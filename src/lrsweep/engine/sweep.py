@@ -12,9 +12,8 @@ import pandas as pd
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
 from ..errors import UsageError
-from ..store import datasets, paths, records
+from ..store import datasets, paths, problems, records
 from ..store.config import RunConfig
-from . import checkpoint, executors, problems
 from .spec import SweepSpec
 
 __all__ = ["SweepSpec", "plan", "run_sweep"]
@@ -71,9 +70,12 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path | None 
     ``need_predictions`` retrains the stored runs whose records (schema 2) lack per-example
     test predictions, and replaces them, so their comparisons can be paired."""
     specs, store = _specs(spec), paths.runs_dir(results_dir)
-    executors.check_options(executor, batching, workers, threads)
     done, todo = plan(specs, store, need_predictions)
     _ready_to_train(todo, train_missing, store)
+    if not todo and (executor, workers, scheduler, threads, batching) == ("auto", None, None, None, "auto"):
+        return _read(done, specs[0].epochs, quiet)  # all stored: no torch, no executors
+    from . import checkpoint, executors
+    executors.check_options(executor, batching, workers, threads)
     counts = {"cached": len(done), "computed": 0, "diverged": 0, "failed": 0}
     with tqdm(total=len(done) + len(todo), initial=len(done), desc="sweep", unit="run",
               disable=quiet, dynamic_ncols=True, postfix=counts) as bar:
@@ -89,7 +91,11 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path | None 
                     counts[rec["status"]] += 1
             bar.update(len(recs))
             bar.set_postfix(counts)
-    if failed := [r for r in done if r["status"] == "failed"]:
-        if not quiet:
-            print(f"{len(failed)} run(s) failed, e.g. {failed[0]['config']}: {failed[0]['message']}")
-    return records.tidy(done, specs[0].epochs)
+    return _read(done, specs[0].epochs, quiet)
+
+
+def _read(done: list[records.Record], epochs: int, quiet: bool) -> pd.DataFrame:
+    """The sweep's tidy table, saying which runs failed."""
+    if (failed := [r for r in done if r["status"] == "failed"]) and not quiet:
+        print(f"{len(failed)} run(s) failed, e.g. {failed[0]['config']}: {failed[0]['message']}")
+    return records.tidy(done, epochs)

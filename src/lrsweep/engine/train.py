@@ -16,14 +16,11 @@ import torch.nn.functional as F
 from tqdm import tqdm  # text bars: no widgets needed in a kernel
 
 from ..store import optim
-from ..store.config import CONSTANT, ENGINE_VERSION, RunConfig
+from ..store.config import CONSTANT, DIVERGENCE_CHECK_EVERY, DIVERGENCE_FACTOR, ENGINE_VERSION, RunConfig
 from ..store.records import Outcome
 from . import allocator, checkpoint, data, optimizers, problems
 
 EVAL_BATCH = 2000
-# A run has diverged once a minibatch loss is non-finite or this many times its initial loss.
-DIVERGENCE_FACTOR = 100.0
-DIVERGENCE_CHECK_EVERY = 50   # steps between host syncs for the divergence check
 # What the engine fixes for every run; each record states it (records.Record.engine).
 ENGINE = {"version": ENGINE_VERSION, "lr_schedule": CONSTANT,  # per run: its config's schedule
           "divergence": {"factor": DIVERGENCE_FACTOR, "check_every_steps": DIVERGENCE_CHECK_EVERY,

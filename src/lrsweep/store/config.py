@@ -16,6 +16,9 @@ from dataclasses import asdict, dataclass
 ENGINE_VERSION = 1
 CONSTANT = "constant"
 SCHEDULES = (CONSTANT, "cosine")  # cosine: lr * (1 + cos(pi * step / total steps)) / 2
+# A run has diverged once a minibatch loss is non-finite or this many times its initial loss.
+DIVERGENCE_FACTOR = 100.0
+DIVERGENCE_CHECK_EVERY = 50   # steps between host syncs for the divergence check
 
 
 @dataclass(frozen=True)
