@@ -49,7 +49,7 @@ def measured_sentence() -> str:
     by_kinds: dict[tuple, list[str]] = {}
     for p, kinds in beyond.PUBLISHED.items():
         by_kinds.setdefault(kinds, []).append(p)
-    parts = [f"{wording.and_list(ps)}, " + ("all of them" if set(kinds) == set(beyond.KINDS)
+    parts = [f"{wording.and_list([wording.readable(p) for p in ps])}, " + ("all of them" if set(kinds) == set(beyond.KINDS)
                                 else wording.and_list([n for k in kinds for n in names[k]]))
              for kinds, ps in by_kinds.items()]
     if rest := [p for p in lr_study.PROBLEMS if p not in beyond.PUBLISHED]:

@@ -160,7 +160,7 @@ _MEASURE = {"influential": "lr's share of the variance minus the largest other s
 def _design_evidence(key: str, c: dict) -> str:
     from ..store import optim
     from . import report
-    return (f"{_MEASURE[key]}: {report.fmt_share(c['share'], c['lo'], c['hi'])} on {c['problem']}, "
+    return (f"{_MEASURE[key]}: {report.fmt_share(c['share'], c['lo'], c['hi'])} on {wording.readable(c['problem'])}, "
             f"{optim.get(c['optimizer']).label} ({c['n_runs']} runs), the least favourable of "
             f"{wording.plural(c['n_designs'], 'design')}")
 
@@ -178,7 +178,7 @@ def table(final: pd.DataFrame, runs: pd.DataFrame, optimizer: str = "adam",
         half = (c["hi"] - c["lo"]) / 2
         rows.append(dict(claim=THREAD[key], verdict=c["verdict"], figure=figure(key),
                          evidence=f"regret of choosing within it, where it could be largest: {report.fmt_pp(c['regret'], half)} "
-                                  f"{report.fmt_ci(c['lo'], c['hi'])} on {c['problem']} (n = {c['n']}), "
+                                  f"{report.fmt_ci(c['lo'], c['hi'])} on {wording.readable(c['problem'])} (n = {c['n']}), "
                                   f"over {_problems(c['n_problems'])}"))
     s = speed_stability_claim(runs, optimizer)
     old = speed_stability_claim(runs, optimizer, old_rule=True)

@@ -33,7 +33,7 @@ def faithfulness(results_dir=None) -> tuple[dict, object]:
                 "faith_lrs": "none"}, fig
     mad = (matched["test_acc_ours"] - matched["test_acc_deepobs"]).abs().mean()
     values = {"faith_mad": f"{100 * mad:.1f}", "faith_pairs": f"{len(matched):,}",
-              "faith_problems": ", ".join(sorted(set(matched["problem"]))),
+              "faith_problems": wording.and_list([wording.readable(p) for p in sorted(set(matched["problem"]))]),
               "faith_lrs": ", ".join(report.fmt_lr(x) for x in sorted(set(matched["lr"])))}
     return values, figures.deepobs_overlay(matched)
 

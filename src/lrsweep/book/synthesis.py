@@ -268,6 +268,6 @@ the most influential of Adam's hyperparameters; functional ANOVA
 {{cite:p}}`hutter2014fanova` over a design of all of them measures it ([Beyond the learning
 rate](beyond)): {{glue:text}}`importance` Loshchilov and Hutter
 {{cite:p}}`loshchilov2019decoupled` showed that with L2 regularisation inside Adam the best
-learning rate and the regularisation strength are coupled; cifar10_3c3d has such an L2 term
+learning rate and the regularisation strength are coupled; CIFAR-10 (3c3d CNN) has such an L2 term
 (DeepOBS's), so its best learning rate belongs to that regularisation.
 """, values
