@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..store import optim
-from ..stats import analysis
+from ..stats import analysis, deepobs
 from ..study import budget, lr_study
 from . import beyond_summary, claims, figures, report, verdicts, wording
 
@@ -71,6 +71,8 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     summary = analysis.summary(final)
     budget_rows, _ = budget.regret_rows(results_dir, study=table)
     budget_rows = budget_rows[budget_rows["problem"].isin(problems_)]
+    theirs = deepobs.default_regret_by_epoch(deepobs.load())
+    theirs = theirs[(theirs["optimizer"] == "adam") & theirs["problem"].isin(problems_)]
     fixed = analysis.fixed_lr_table(final)
     values.update(plain_answer=verdicts.plain_answer(summary, fixed), answer_table=report.summary_table(summary),
                   verdict_short=verdicts.verdict_short(summary), influence_short=verdicts.influence_short(summary, fixed),
@@ -83,7 +85,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
                       final, summary.sort_values("problem", key=lambda c: c.map(problems_.index), kind="stable")),
                       figures_dir),
                   fig_budget=figures.saved("fig-answer-budget", figures.regret_by_budget(
-                      budget_rows, None, analysis.DELTA), figures_dir))
+                      budget_rows, theirs, analysis.DELTA), figures_dir))
     return BOX + report.downloads("fig-headline", "figures"), f"""## The answer in full
 
 {{glue:text}}`plain_answer`
@@ -111,9 +113,10 @@ the default leads them at least. {{glue:text}}`pending_note`
 :name: fig-answer-budget
 
 The regret of Adam's default (points of test accuracy lost against tuning) against the epochs
-trained, per problem: the study's runs (solid, band: the {{glue:text}}`level` interval) and the
-long runs (dashed) as far as they are stored; dashed grey line: the verdict's tolerance of
-{{glue:text}}`delta` point. DeepOBS's one-seed curves are beside them in
+trained, per problem: the study's runs (solid, band: the {{glue:text}}`level` interval), the
+long runs (dashed) as far as they are stored, and DeepOBS's runs where it published them
+(dotted grey: one seed, best chosen on the test set, so no interval); dashed grey line: the
+verdict's tolerance of {{glue:text}}`delta` point. The tables are in
 [the budget chapter](chapters/budget).
 ```
 
