@@ -1,13 +1,15 @@
-"""The answer across problems, for the first page: one table of every problem and optimizer,
-an overview figure, and the plain answer. Its sentences are worded by
-rules fixed before the study's results were read (``plain_answer``), so the page says what
-the records say, for the published study or for any rerun.
+"""The values of the first page (its prose is MyST in intro.ipynb): the answer box's
+sentences, the headline figure, the table of every problem and optimizer, the regret
+against the budget and the claims. Its sentences are worded by rules fixed before the
+study's results were read (``verdicts``), so the page says what the records say, for the
+published study or for any rerun.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ..errors import UsageError
 from ..store import optim
 from ..stats import analysis, deepobs
 from ..study import budget, lr_study
@@ -26,31 +28,12 @@ def todo_short(final: pd.DataFrame, summary: pd.DataFrame, optimizer: str = "ada
             f"(within {tol} on {len(enough)} of {summary['problem'].nunique()}).")
 
 
-BOX = """```{admonition} The answer
-:class: answer
-
-**{glue:text}`verdict_short`** {glue:text}`budget_short` {glue:text}`influence_short` {glue:text}`todo_short`
-
-*Scope:* {glue:text}`scope` Longer training:
-[the default against the budget](chapters/budget).
-```
-
-```{glue:figure} fig_headline
-:name: fig-headline
-
-Test accuracy against the learning rate after each problem's budget (mean over seeds):
-Adam in blue, SGD with momentum in pink. Stars: each optimizer's default learning rate;
-rings: the learning rate tuned on validation.
-```
-"""
-
-
 def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *, optimizers=None,
-        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> tuple[str, str, dict]:
-    """The first page's answer as MyST text, in two parts, and the values they glue: the
-    answer box (first on the page, short enough for a phone's first screen) and the
-    evidence under it. ``problems_`` None: every problem of the published study; other
-    design arguments as in ``lr_study.run``."""
+        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> dict:
+    """The values the first page (intro.ipynb, whose MyST cells hold its prose) glues: the
+    answer box's sentences, the headline figure, the evidence under them. ``problems_``
+    None: every problem of the published study; other design arguments as in
+    ``lr_study.run``."""
     problems_ = problems_ or list(lr_study.PROBLEMS)
     table, running = lr_study.stored(problems_, results_dir, train_missing=train_missing,
                                   optimizers=optimizers, lrs=lrs, epochs=epochs,
@@ -65,8 +48,9 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
               "scope": verdicts.scope(problems_, epochs),
               "adam_default_lr": f"{optim.get('adam').default_lr:g}"}
     if table is None:
-        values["plain_answer"] = verdicts.plain_answer(pd.DataFrame(columns=["optimizer"]))
-        return "{glue:text}`plain_answer` {glue:text}`pending_note`\n", "", values
+        raise UsageError("the first page answers from stored studies, and none of these problems has all "
+                         f"its runs stored yet: {values['pending_note']} Train them (train_missing=True, "
+                         "or python -m lrsweep study PROBLEM).")
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
     budget_rows, _ = budget.regret_rows(results_dir, study=table)
@@ -86,56 +70,4 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
                       figures_dir),
                   fig_budget=figures.saved("fig-answer-budget", figures.regret_by_budget(
                       budget_rows, theirs, analysis.DELTA), figures_dir))
-    return BOX + report.downloads("fig-headline", "figures"), f"""## The answer in full
-
-{{glue:text}}`plain_answer`
-
-{{glue:text}}`cliff`
-
-Until the two kinds of influence were told apart, this page compared the basins alone and
-said: "{{glue:text}}`old_influence`" ([Method](chapters/method)).
-
-{report.table_block("answer_table", "The verdict on each optimizer's default learning rate, per problem", "tbl-answer")}
-
-Per problem and optimizer: the learning rate tuned on validation, test accuracy at the
-library's default learning rate and tuned, the regret of the default (tuned minus default,
-in accuracy points) with its {{glue:text}}`level` interval and the seeds behind it (n), the
-decades of learning rate within {{glue:text}}`delta` point of the best, and the verdict
-([Method](chapters/method)). The interval is for the regret against the best of the
-learning rates given every seed, which cannot be below 0; the estimate is the largest mean
-gain of such a learning rate over the default (0 where the default leads), so it lies
-inside. An interval marked "(paired)" scored both learning rates on the same test images,
-image by image; the others use the independence bound. Where every other finalist is shown
-worse than the default, the interval would read 0 to 0; the table says instead by how much
-the default leads them at least. {{glue:text}}`pending_note`
-
-```{{glue:figure}} fig_budget
-:name: fig-answer-budget
-
-The regret of Adam's default (points of test accuracy lost against tuning) against the epochs
-trained, per problem: the study's runs (solid, band: the {{glue:text}}`level` interval), the
-long runs (dashed) as far as they are stored, and DeepOBS's runs where it published them
-(dotted grey: one seed, best chosen on the test set, so no interval); dashed grey line: the
-verdict's tolerance of {{glue:text}}`delta` point. The tables are in
-[the budget chapter](chapters/budget).
-```
-
-{report.downloads("fig-answer-budget", "figures")}
-
-### The cheapest alternative to tuning
-
-{{glue:text}}`cheapest` ([Beyond the learning rate](chapters/beyond))
-
-### Which of Adam's hyperparameters matter
-
-{{glue:text}}`importance` ([Beyond the learning rate](chapters/beyond))
-
-{{glue:text}}`batch_caveat` ([Beyond the learning rate](chapters/beyond))
-
-### The thread's claims
-
-Each claim of the thread's one answer, with the verdict of a rule fixed before the results
-were read and the number behind it ([Synthesis](chapters/synthesis)).
-
-{report.table_block("claims_table", "The thread's claims, each with its verdict and the evidence behind it", "tbl-claims-first")}
-""", values
+    return values

@@ -53,7 +53,7 @@ def measured_sentence() -> str:
                                 else wording.and_list([n for k in kinds for n in names[k]]))
              for kinds, ps in by_kinds.items()]
     if rest := [p for p in lr_study.PROBLEMS if p not in beyond.PUBLISHED]:
-        parts.append(f"{wording.and_list(rest)}, none (only those read from the study itself: Adam at its "
+        parts.append(f"{wording.and_list([wording.readable(p) for p in rest])}, none (only those read from the study itself: Adam at its "
                      "default and the grids)")
     return f"The alternatives that need runs of their own were run on these problems: {'; '.join(parts)}."
 
@@ -105,7 +105,7 @@ betas do not matter, never for it. {glue:text}`design_budget`
                   importance_table=report.table(
                       shares[shares["term"].isin(importance.SINGLE_AND_PAIR)].assign(
                           shown=lambda d: [report.fmt_share(*r) for r in zip(d["share"], d["lo"], d["hi"])]),
-                      {"problem": ("problem", "{}"), "optimizer": ("optimizer", "{}"),
+                      {"problem": ("problem", wording.readable), "optimizer": ("optimizer", wording.optimizer_name),
                        "term": ("term", "{}"), f"share of the variance ({analysis.LEVEL:.0%} interval)": ("shown", "{}"),
                        "runs (n)": ("n_runs", "{}")}),
                   fig_importance=figures.saved("fig-importance", figures.importance(shares), figures_dir))

@@ -153,8 +153,7 @@ def staged(params: dict[str, dict], dest: Path) -> Path:
     return stage(params, dest)
 
 
-def render(src: Path, out: Path, builder: str = "html", strict: bool = True,
-           config: Path | None = None) -> Path | None:
+def render(src: Path, out: Path, builder: str = "html", strict: bool = True) -> Path | None:
     """Jupyter Book renders the executed sources (it never executes); returns its output
     folder, or None when the build failed."""
     jb = Path(sys.executable).with_name("jupyter-book")
@@ -163,8 +162,6 @@ def render(src: Path, out: Path, builder: str = "html", strict: bool = True,
     # (a figure moved to another chapter) cannot linger as duplicates
     cmd = [str(jb), "build", str(src), "--path-output", str(out / "jb"), "--keep-going",
            "--builder", builder, "--all"]
-    if config is not None:
-        cmd += ["--config", str(config)]
     if strict:
         cmd += ["-W", "-n"]
     if subprocess.run(cmd).returncode != 0:
