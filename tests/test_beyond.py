@@ -94,4 +94,4 @@ def test_problems_without_alternatives_show_the_studys_and_what_the_rest_would_c
     assert hours == pytest.approx(sum(walls) / len(walls) / 3600)
     expected = (len(beyond.AT_DEFAULT) + 1) * len(lr_study.stage2_seeds_of("mnist_logreg")) * hours
     assert f"MNIST (logistic regression) about {expected:.1f} hours" in beyond_page.unmeasured_cost(runs)
-    assert "mnist_logreg, none (only those read from the study" in beyond_page.measured_sentence()
+    assert "MNIST (logistic regression), none (only those read from the study" in beyond_page.measured_sentence()

@@ -1,11 +1,13 @@
 """A dataset chapter: for each of its problems, the study's runs as a section with glued
 numbers and numbered figures. The notebooks (mnist, fmnist, cifar10) stay thin: their
-parameters, one call to ``run`` and the prose that frames it; a section per problem is
-written here once, as MyST that the book renders (``nb_render_markdown_format: myst``),
-so a rerun with other problems gets sections for those.
+parameters, one call to ``run`` and the prose that frames it; a section per problem comes
+from one MyST template (``templates/problem.md``, its sentence per optimizer from
+``templates/optimizer.md``) that the book renders (``nb_render_markdown_format: myst``), so
+a rerun with other problems gets sections for those.
 """
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +27,14 @@ def _epoch_lrs(cell: pd.DataFrame) -> list[float]:
     near = [lrs[j] for j in (i - 2, i + 2) if 0 <= j < len(lrs)]
     default = optim.get(cell["optimizer"].iloc[0]).default_lr
     return sorted({best, *near, *([default] if default in lrs else [])})
+
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def fill(template: str, **fields) -> str:
+    """A MyST template of ``templates/`` (``$name`` fields) filled in."""
+    return string.Template((TEMPLATES / f"{template}.md").read_text()).substitute(fields)
 
 
 def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -> tuple[str, dict]:
@@ -52,58 +62,20 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
     chosen = {o: _epoch_lrs(final[final["optimizer"] == o]) for o in sorted(set(final["optimizer"]))}
     values[k("fig_epochs")] = figures.saved(epoch_fig, figures.curves_over_epochs(table, problem, chosen),
                                      figures_dir)
-    g = lambda key: f"{{glue:text}}`{k(key)}`"  # noqa: E731
-    sentences = []
-    for o in chosen:  # the optimizers this rerun has, each in the same words
-        sentences.append(
-            f"{optim.get(o).label}'s tuned learning rate is {g(o + '_best_lr')}; at its default "
-            f"{g(o + '_default_lr')} it reaches {g(o + '_acc_default')} test accuracy against "
-            f"{g(o + '_acc_tuned')} tuned, a regret of {g(o + '_regret')} ({g('level')} interval "
-            f"{g(o + '_regret_ci')}, {g(o + '_n_seeds')} seeds; verdict on the default: "
-            f"**{g(o + '_verdict')}**). Learning rates within {g('delta')} point of its best span "
-            f"{g(o + '_basin')} decades (as measured, to the most the grid's steps allow).")
+    sentences = [fill("optimizer", label=optim.get(o).label, problem=problem, optimizer=o)
+                 for o in chosen]  # the optimizers this rerun has, each in the same words
     name = wording.readable(problem)
-    text = f"""
-## {name}
-
-{problems.get(problem).description}; the records and commands call it `{problem}`. Trained for {g("epochs_phrase")}. {" ".join(sentences)}
-
-```{{glue:figure}} {k("fig_lr")}
-:name: {lr_fig}
-
-{name}: test accuracy (left) and test loss (right) after {g("epochs_phrase")} against
-the learning rate (log scale), per optimizer. Lines: mean over the seeds each learning rate
-has; bands: their range; crosses: diverged runs, triangles: runs that ended at chance
-accuracy without diverging (both counted at chance accuracy, and left out of the loss);
-dashed line: the default learning rate.
-```
-
-{report.downloads(lr_fig)}
-
-```{{glue:figure}} {k("fig_epochs")}
-:name: {epoch_fig}
-
-{name}: test accuracy over the epochs at the tuned learning rate, the grid points a
-decade either side of it and the default, per optimizer (mean over seeds). A learning rate
-that is too small rises slowly; one that is too large rises fast, then stalls or falls.
-```
-
-{report.downloads(epoch_fig)}
-
-{report.table_block(k("summary_table"), f"{name}: the default and the tuned learning rate, per optimizer", f"tbl-{slug}")}
-"""
-    return text, values
+    return fill("problem", name=name, description=problems.get(problem).description, problem=problem,
+                sentences=" ".join(sentences), lr_fig=lr_fig, epoch_fig=epoch_fig,
+                lr_downloads=report.downloads(lr_fig), epoch_downloads=report.downloads(epoch_fig),
+                summary_table=report.table_block(k("summary_table"), f"{name}: the default and the tuned "
+                                                 "learning rate, per optimizer", f"tbl-{slug}")), values
 
 
 def pending(problem: str, now: lr_study.Progress) -> str:
     """The section of a problem whose study is still running, in place of its results."""
-    return f"""
-## {wording.readable(problem)}
-
-The study of {problems.get(problem).description} (`{problem}`) is still running: {now.done} of the {now.planned} runs of its stage
-{now.stage} are stored. `python -m lrsweep study {problem}` trains the rest (resuming where
-it stopped); this section shows the results once the book is built again.
-"""
+    return fill("pending", name=wording.readable(problem), description=problems.get(problem).description,
+                problem=problem, done=now.done, planned=now.planned, stage=now.stage)
 
 
 def run(problems_: list[str], results_dir=None, figures_dir=None, *, optimizers=None, lrs=None,
