@@ -58,7 +58,7 @@ def test_the_chapter_shows_a_problem_once_its_study_and_alternatives_are_stored(
     assert {"LR range test", "DoG at its default", "AMSGrad, tuned", "Adam, tuned (reference)"} <= shown
     assert not any(a.startswith(("Adam at", "grid:")) for a in shown)
     # what was measured and where: no rule that the design could never meet
-    assert "ran on MNIST (logistic regression) only, so they are judged there alone" in values["cheapest"]
+    assert "ran on MNIST (logistic regression) only, so each is judged there alone" in values["cheapest"]
     assert "reference" not in values["cheapest"]
     assert (figs / "fig-alternatives.png").is_file()
 

@@ -230,11 +230,11 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
               "beyond_hours": f"{costs.chapter_hours('beyond', results_dir):.1f}",
               "unmeasured_cost": unmeasured_cost(results_dir)}
     if table is None:
-        return "## The cheapest alternative to tuning\n\nNo problem has its study stored yet.\n", values
+        return "## The alternatives to tuning\n\nNo problem has its study stored yet.\n", values
     own = shown(table)
     values.update(alternatives_table=own, cheapest=beyond_summary.cheapest_sentence(table),
                   fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
-    return f"""## The cheapest alternative to tuning
+    return f"""## The alternatives to tuning
 
 {{glue:text}}`cheapest` {{glue:text}}`measured`
 

@@ -64,7 +64,7 @@ def cheapest_sentence(table: pd.DataFrame | None) -> str:
     words = dict(zip(analysis.VERDICTS, (f"stayed within {tol}", f"lost more than {tol}", "the seeds cannot tell")))
     parts = [f"{wording.and_list(names)}: {words[v]}" for v, names in by.items() if names]
     return (f"{first} The alternatives that need runs of their own ran on {wording.and_list(ran)} only, "
-            f"so they are judged there alone (whole interval, against tuned Adam): {'; '.join(parts)}.")
+            f"so each is judged there alone (whole interval, against tuned Adam): {'; '.join(parts)}.")
 
 
 def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:
