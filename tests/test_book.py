@@ -191,7 +191,7 @@ def test_pdf_from_the_same_execution(built, workdir):
     # one reference list, no links to download what the PDF already shows, no parameters
     head = text[:text.index("How to read and rerun it")]
     assert "Abstract" in head and "What to do" in head and "Scope:" in head
-    assert "CHAPTER" not in text and "Download Fig" not in text and "Contents" not in head
+    assert "CHAPTER" not in text and "Download" not in text and "Contents" not in head
     assert len(re.findall(r"\bReferences\b", text)) == 1 and "Bibliography" not in text
     assert "# Parameters" not in text and "figures_dir" not in text and "train_missing" not in text
     # figures carry their fonts as outlines (no Type 3), and no table is set below 8 pt
@@ -251,6 +251,10 @@ def test_pages_render_in_a_real_browser(built, tmp_path):
             for w, room in page.locator("article table").evaluate_all(
                     "ts => ts.map(t => [t.scrollWidth, t.parentElement.clientWidth])"):
                 assert w <= room + 1, (name, w, room)
+            # every numbered figure has its three download links under it
+            n_figures = page.locator("article figure[id^='fig-']").count()
+            assert page.locator("article p.figure-downloads").count() == n_figures, name
+            assert page.locator("article p.figure-downloads a[download]").count() == 3 * n_figures, name
             for caption in page.locator("article figure figcaption").all_inner_texts():
                 assert re.match(r"Fig\. \d+", caption), (name, caption[:60])
                 checked["captions"] += 1

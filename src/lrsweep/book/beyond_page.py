@@ -121,8 +121,6 @@ Sobol design, one run per point), with {{glue:text}}`importance_level` bootstrap
 problem, a colour per optimizer.
 ```
 
-{report.downloads("fig-importance")}
-
 {report.table_block("importance_table", "Share of the variance of the final validation accuracy explained by each hyperparameter, per design", "tbl-importance")}
 
 ### Once the learning rate is about right
@@ -212,8 +210,6 @@ optimizer; a hollow marker where it is the smallest or largest learning rate tri
 batch size. Grey guides: the square-root (dotted) and linear (dashed) scaling rules through
 the middle batch size.
 ```
-
-{report.downloads("fig-batch-lr")}
 """, values
 
 
@@ -247,8 +243,6 @@ not all): its regret against tuned Adam on the problem
 where the regret's {{glue:text}}`level` interval reaches highest, with that interval. Left
 of the dashed line the loss is within {{glue:text}}`delta` point.
 ```
-
-{report.downloads("fig-alternatives")}
 
 {"" if own.cells.empty else report.table_block("alternatives_table", "The alternatives that needed runs of their own, on the problems they ran on: regret against tuned Adam (the default and the coarse grids on every problem: {numref}`tbl-answer` and {numref}`tbl-grids`)", "tbl-alternatives")}
 """, values

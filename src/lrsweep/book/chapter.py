@@ -67,7 +67,6 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
     name = wording.readable(problem)
     return fill("problem", name=name, description=problems.get(problem).description, problem=problem,
                 sentences=" ".join(sentences), lr_fig=lr_fig, epoch_fig=epoch_fig,
-                lr_downloads=report.downloads(lr_fig), epoch_downloads=report.downloads(epoch_fig),
                 summary_table=report.table_block(k("summary_table"), f"{name}: the default and the tuned "
                                                  "learning rate, per optimizer", f"tbl-{slug}")), values
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..store import optim
 from ..stats.analysis import LEVEL
-from . import figures, wording
+from . import wording
 
 
 def fmt_lr(x: float) -> str:
@@ -185,10 +185,3 @@ def design_numbers(optimizers: list[str], dataset_names: list[str]) -> dict[str,
     for d in dataset_names:
         out[f"{d}_n_valid"] = f"{datasets.get(d).n_valid:,}"
     return out
-
-
-def downloads(name: str, figures_url: str = "../figures") -> str:
-    """The download links under a figure (``figures_url``: the book's figures folder as the
-    page sees it), in the web book only: the PDF has the figure itself."""
-    links = ", ".join(f"{{download}}`{ext.upper()} <{figures_url}/{name}.{ext}>`" for ext in figures.FORMATS)
-    return f"```{{only}} html\nDownload {{numref}}`{name}`: {links}.\n```"
