@@ -106,7 +106,7 @@ betas do not matter, never for it. {glue:text}`design_budget`
                       shares[shares["term"].isin(importance.SINGLE_AND_PAIR)].assign(
                           shown=lambda d: [report.fmt_share(*r) for r in zip(d["share"], d["lo"], d["hi"])]),
                       {"problem": ("problem", wording.readable), "optimizer": ("optimizer", wording.optimizer_name),
-                       "term": ("term", "{}"), f"share of the variance ({analysis.LEVEL:.0%} interval)": ("shown", "{}"),
+                       "term": ("term", wording.term), f"share of the variance ({analysis.LEVEL:.0%} interval)": ("shown", "{}"),
                        "runs (n)": ("n_runs", "{}")}),
                   fig_importance=figures.saved("fig-importance", figures.importance(shares), figures_dir))
     return head + f"""

@@ -288,7 +288,7 @@ def importance(shares: pd.DataFrame) -> plt.Figure:
             ax.barh(y, 100 * sub["share"], height=step, color=COLORS.get(opt), label=opt,
                     xerr=[100 * e for e in err], error_kw=dict(ecolor="0.25", capsize=2, lw=1))
         ax.set(title=wording.readable(prob), xlabel=f"share of variance (%), {LEVEL:.0%} interval", xlim=(0, 100))
-    axes[0][0].set_yticks(range(len(terms)), terms)
+    axes[0][0].set_yticks(range(len(terms)), [wording.term(t) for t in terms])
     axes[0][0].invert_yaxis()
     _shared_legend(fig, axes.flat[:len(probs)], below=True)
     return fig

@@ -23,6 +23,11 @@ def optimizer_name(name: str) -> str:
     return optim.get(name).label if name in optim.OPTIMIZERS else name.replace("_", " ")
 
 
+def term(name: str) -> str:
+    """A hyperparameter (or an interaction of two) as the text names it: "lr x batch size"."""
+    return name.replace("batch_size", "batch size")
+
+
 def tolerance() -> str:
     """The verdicts' tolerance as the prose says it: "1 point"."""
     return f"{100 * analysis.DELTA:g} point"
