@@ -97,11 +97,10 @@ class Table:
         return self.cells.to_string(index=False)
 
 
-def table_block(key: str, caption: str, name: str, classes: str = "") -> str:
-    """The MyST that shows glued table ``key`` as a numbered table (``name``: its anchor for
-    {numref}) with its caption, and the class ``classes`` for the style sheet."""
-    cls = f":class: {classes}\n" if classes else ""
-    return (f":::{{table}} {caption}\n:name: {name}\n{cls}```{{glue:md}} {key}\n:format: myst\n```\n:::\n")
+def table_block(key: str, caption: str, name: str) -> str:
+    """The MyST that shows glued table ``key`` as a numbered table with its caption
+    (``name``: its anchor for {numref})."""
+    return f":::{{table}} {caption}\n:name: {name}\n```{{glue:md}} {key}\n:format: myst\n```\n:::\n"
 
 
 def table(rows: pd.DataFrame, columns: dict[str, tuple[str, object]]) -> Table:
