@@ -53,3 +53,22 @@ def test_the_long_runs_are_read_as_far_as_they_are_stored(tmp_path, small_data, 
     long = budget.stored("mnist_logreg", tmp_path)
     assert long["epoch"].max() == 3 and long["test_correct"].notna().all()
     assert all(records.has_predictions(r) for r in records.load_all(tmp_path))
+
+
+def test_the_answer_box_reports_the_long_runs_only_past_the_study_budget():
+    """Rows up to the study's budget say nothing the study's finalists do not; the box
+    reports the last epoch the long runs reached past it, and nothing while none has."""
+    import pandas as pd
+
+    from lrsweep.book import verdicts
+
+    def row(series, epoch, regret=0.02, lo=0.011, hi=0.03):
+        return dict(problem="cifar10_3c3d", epoch=epoch, regret=regret, lo=lo, hi=hi, n=4,
+                    paired=True, lead=float("nan"), verdict=analysis.verdict(lo, hi), series=series)
+    study = [row(budget.STUDY, e) for e in (1, 10)]
+    long = [row(budget.LONG, e) for e in (1, 10, 20, 40)]
+    rows = pd.DataFrame(study + long)
+    assert list(budget.past_study(rows)) == [False, False, False, False, True, True]
+    box = verdicts.budget_short(rows)
+    assert box.startswith("Trained longer: after 40 epochs on CIFAR-10 (3c3d CNN)") and "tune the lr" in box
+    assert verdicts.budget_short(pd.DataFrame(study + long[:2])) == ""

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import UsageError
+from .engine.spec import BATCHING, EXECUTORS
 from .store import paths
 
 
@@ -30,7 +31,7 @@ def _store_options(p) -> None:
     """Where records go and how runs are executed: the options study and design share."""
     p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
                    help="record store (default: the published runs, data/runs)")
-    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
+    p.add_argument("--executor", default="auto", choices=EXECUTORS)
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--with-predictions", action="store_true",
@@ -210,10 +211,10 @@ def parser() -> argparse.ArgumentParser:
                    help="optimizer hyperparameter or batch_size, e.g. beta2=0.99 adam.eps=1e-6")
     p.add_argument("--results", type=Path, default=paths.PUBLISHED_RUNS,
                    help="record store (default: the published runs, data/runs)")
-    p.add_argument("--executor", default="auto", choices=["auto", "inprocess", "processes", "dask"])
+    p.add_argument("--executor", default="auto", choices=EXECUTORS)
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.add_argument("--threads", type=int, help="torch threads for in-process runs")
-    p.add_argument("--batching", default="auto", choices=["auto", "always", "never"],
+    p.add_argument("--batching", default="auto", choices=BATCHING,
                    help="train lrs/seeds of one problem together (auto: where it pays)")
     p.add_argument("--scheduler", help="dask: 'local' for a LocalCluster or tcp://HOST:PORT")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -60,7 +60,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     fixed = analysis.fixed_lr_table(final)
     values.update(plain_answer=verdicts.plain_answer(summary, fixed), answer_table=report.summary_table(summary),
                   verdict_short=verdicts.verdict_short(summary), influence_short=verdicts.influence_short(summary, fixed),
-                  todo_short=todo_short(final, summary), budget_short=verdicts.budget_short(budget_rows, budget.LONG),
+                  todo_short=todo_short(final, summary), budget_short=verdicts.budget_short(budget_rows),
                   cliff=verdicts.cliff_sentence(final),
                   old_influence=verdicts.basin_sentence(summary),
                   claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),

@@ -17,9 +17,7 @@ DEEPOBS_EPOCHS = (10, 20, 40, 100)  # the budgets the text reads DeepOBS's regre
 def verdict_table(rows: pd.DataFrame) -> report.Table:
     """The regret and verdict at the budgets in ``SHOWN_EPOCHS``: the study's runs up to each
     problem's budget, the long runs past it (where they add epochs, not rows twice)."""
-    budget_of = rows[rows["series"] == STUDY].groupby("problem")["epoch"].max()
-    past = rows["epoch"] > rows["problem"].map(budget_of).fillna(0)
-    keep = rows["epoch"].isin(SHOWN_EPOCHS) & ((rows["series"] == STUDY) | past)
+    keep = rows["epoch"].isin(SHOWN_EPOCHS) & ((rows["series"] == STUDY) | budget.past_study(rows))
     shown = report.with_regret_text(rows[keep])
     return report.table(shown.assign(full=[f"{r} {ci}" for r, ci in zip(shown["regret_shown"], shown["ci"])]), {
         "problem": ("problem", wording.readable), "epochs": ("epoch", "{}"),

@@ -16,6 +16,7 @@ import yaml
 from ..errors import UsageError
 from ..store import paths
 from ..engine import provenance
+from . import glued
 
 SOURCES = ["_config.yml", "_toc.yml", "references.md", "references.bib"]
 STAMP = ".inputs"                # the inputs an executed book was staged from
@@ -204,30 +205,9 @@ def _tex(text: str) -> str:
     return texescape.escape(text, "pdflatex")
 
 
-def glued_text(notebook: Path) -> dict[str, str]:
-    """The text values an executed page glued, by key."""
-    import ast
-
-    import nbformat
-    values = {}
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        for out in cell.get("outputs", []):
-            book = out.get("metadata", {}).get("scrapbook", {})
-            text = out.get("data", {}).get(book.get("mime_prefix", "") + "text/plain")
-            name = book.get("name")
-            if name and text:
-                try:
-                    value = ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    continue
-                if isinstance(value, str):
-                    values[name] = value
-    return values
-
-
 def abstract(src: Path) -> str:
     """The PDF's abstract: the answer box of the executed first page, as plain text."""
-    values = glued_text(src / "intro.ipynb")
+    values = glued.texts(src / "intro.ipynb")
     if values.get("scope"):
         values["scope"] = "Scope: " + values["scope"]
     return " ".join(values[k] for k in ABSTRACT_KEYS if values.get(k))

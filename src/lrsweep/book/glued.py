@@ -3,6 +3,7 @@ not move a published number (a refactor) is checked against. ``python -m lrsweep
 BOOK_DIR`` prints them as JSON; ``--against OTHER_DIR`` lists the values that differ."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -28,24 +29,40 @@ def values(book_dir: str | Path) -> dict[str, dict[str, str]]:
         raise UsageError(f"{book_dir}: no executed notebooks there (`lrsweep book` writes them to _build/book)")
     out: dict[str, dict[str, str]] = {}
     for page in pages:
-        nb = json.loads(page.read_text())
         glued = {}
-        for cell in nb["cells"]:
-            for o in cell.get("outputs", []):
-                name = o.get("metadata", {}).get("scrapbook", {}).get("name")
-                if name is None:
-                    continue
-                for mime, value in o.get("data", {}).items():
-                    mime = mime.removeprefix(RECORD)
-                    if mime in LEFT_OUT:
-                        continue
-                    value = "".join(value) if isinstance(value, list) else value
-                    if mime == "text/html":
-                        value = TABLE_ID.sub("T_id", value)
-                    if not mime.startswith("text/"):
-                        value = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
-                    glued[f"{name} ({mime})"] = value
+        for name, mime, value in _records(page):
+            if mime in LEFT_OUT:
+                continue
+            if mime == "text/html":
+                value = TABLE_ID.sub("T_id", value)
+            if not mime.startswith("text/"):
+                value = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+            glued[f"{name} ({mime})"] = value
         out[str(page.relative_to(book_dir))] = glued
+    return out
+
+
+def _records(notebook: Path):
+    """(glue name, mime type, value) of every value an executed notebook glued."""
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is not None:
+                for mime, value in o.get("data", {}).items():
+                    yield name, mime.removeprefix(RECORD), "".join(value) if isinstance(value, list) else value
+
+
+def texts(notebook: Path) -> dict[str, str]:
+    """The text values (glued Python strings) of one executed notebook, by glue name."""
+    out = {}
+    for name, mime, value in _records(notebook):
+        if mime == "text/plain":
+            try:
+                text = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(text, str):
+                out[name] = text
     return out
 
 

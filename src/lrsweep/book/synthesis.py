@@ -18,10 +18,9 @@ from . import beyond_summary, claims, figures, report, verdicts, wording
 
 def _in_book_order(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows by problem in the book's chapter order, then by optimizer in registry order."""
-    probs, opts = list(lr_study.PROBLEMS), list(optim.OPTIMIZERS)
-    key = lambda c: c.map(lambda v: (probs if c.name == "problem" else opts).index(v)  # noqa: E731
-                          if v in (probs if c.name == "problem" else opts) else len(probs))
-    return rows.sort_values(["problem", "optimizer"], key=key, kind="stable", ignore_index=True)
+    rank = {name: i for i, name in enumerate([*lr_study.PROBLEMS, *optim.OPTIMIZERS])}
+    return rows.sort_values(["problem", "optimizer"], key=lambda c: c.map(rank).fillna(len(rank)),
+                            kind="stable", ignore_index=True)
 
 
 NAMES = {"problem": ("problem", wording.readable), "optimizer": ("optimizer", wording.optimizer_name)}
@@ -133,11 +132,10 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         fig_grids=figures.saved("fig-grids", figures.regret_overview(grids, label="grid"), figures_dir),
         fig_budget=figures.saved("fig-best-lr-budget", figures.best_lr_by_budget(
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
-        **{f"{o}_recommendation": recommendation(final, o) for o in sorted(set(final["optimizer"]))},
+        recommendations=" ".join(recommendation(final, o) for o in sorted(set(final["optimizer"]))),
         claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
         plain_answer=verdicts.plain_answer(summary, fixed), influence_sentence=verdicts.influence_sentence(summary, fixed),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
         importance=beyond_summary.importance_short(shares, designs_running),
         batch_caveat=beyond_summary.batch_caveat(results_dir))
-    values["recommendations"] = " ".join(values[f"{o}_recommendation"] for o in sorted(set(final["optimizer"])))
     return values

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..store import optim, problems
 from ..stats import analysis
-from ..study import lr_study
+from ..study import budget, lr_study
 from . import report, wording
 
 # Two optimizers' median basin widths at most one grid step (half a decade) apart are "about
@@ -171,12 +171,10 @@ def scope(problems_: list[str], epochs: int | None = None) -> str:
             f"small networks without batch normalisation, on a CPU.")
 
 
-def budget_short(rows: pd.DataFrame, long_series: str) -> str:
-    """The verdict at the longest budget trained past the study's (``rows``:
-    ``budget.regret_rows``; the ``long_series`` rows are the long runs), problem by problem;
-    empty while no long run has gone past the study's budget."""
-    study_budget = rows[rows["series"] != long_series].groupby("problem")["epoch"].max()
-    long = rows[(rows["series"] == long_series) & (rows["epoch"] > rows["problem"].map(study_budget).fillna(0))]
+def budget_short(rows: pd.DataFrame) -> str:
+    """The verdict at the longest budget the long runs trained past the study's (``rows``:
+    ``budget.regret_rows``), problem by problem; empty while none has gone past it."""
+    long = rows[(rows["series"] == budget.LONG) & budget.past_study(rows)]
     if long.empty:
         return ""
     last = report.with_regret_text(long.loc[long.groupby("problem", sort=False)["epoch"].idxmax()])

@@ -19,12 +19,8 @@ from ..errors import UsageError
 from ..store import records
 from ..store.config import RunConfig
 from . import batched, problems, provenance, train
-from .spec import integer_at_least
 
-EXECUTORS = ("auto", "inprocess", "processes", "dask")
 DASK_CONNECT_TIMEOUT_S = 10
-
-BATCHING = ("auto", "always", "never")
 
 
 def tasks(todo: list[RunConfig], batching: str, workers: int,
@@ -147,17 +143,6 @@ def _worth_processes(todo: list[RunConfig], epochs: int, device: torch.device) -
         return False
     flop = sum(problems.train_flops(problems.get(c.problem)) * TRAIN_EXAMPLES * epochs for c in todo)
     return flop >= PROCESS_MIN_FLOP
-
-
-def check_options(executor: str, batching: str, workers: int | None, threads: int | None) -> None:
-    """Refuse bad executor options before any work starts."""
-    if executor not in EXECUTORS:
-        raise UsageError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
-    if batching not in BATCHING:
-        raise UsageError(f"unknown batching {batching!r}; allowed: {', '.join(BATCHING)}")
-    for value, what in ((workers, "workers"), (threads, "threads")):
-        if value is not None:
-            integer_at_least(value, what, 1)
 
 
 def stream(todo: list[RunConfig], epochs: int, *, executor: str = "auto",

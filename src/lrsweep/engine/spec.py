@@ -28,6 +28,21 @@ def _names(value, what: str, registry: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+EXECUTORS = ("auto", "inprocess", "processes", "dask")
+BATCHING = ("auto", "always", "never")
+
+
+def check_options(executor: str, batching: str, workers: int | None, threads: int | None) -> None:
+    """Refuse bad executor options before any work starts (without importing the executors)."""
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
+    if batching not in BATCHING:
+        raise UsageError(f"unknown batching {batching!r}; allowed: {', '.join(BATCHING)}")
+    for value, what in ((workers, "workers"), (threads, "threads")):
+        if value is not None:
+            integer_at_least(value, what, 1)
+
+
 def integer_at_least(v, what: str, minimum: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
         raise UsageError(f"{what} must be an integer >= {minimum}, got {v!r}")

@@ -14,7 +14,7 @@ from tqdm import tqdm  # text bars: no widgets needed in a kernel
 from ..errors import UsageError
 from ..store import datasets, paths, problems, records
 from ..store.config import RunConfig
-from .spec import SweepSpec
+from .spec import SweepSpec, check_options
 
 __all__ = ["SweepSpec", "plan", "run_sweep"]
 
@@ -70,12 +70,12 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], results_dir: str | Path | None 
     ``need_predictions`` retrains the stored runs whose records (schema 2) lack per-example
     test predictions, and replaces them, so their comparisons can be paired."""
     specs, store = _specs(spec), paths.runs_dir(results_dir)
+    check_options(executor, batching, workers, threads)
     done, todo = plan(specs, store, need_predictions)
     _ready_to_train(todo, train_missing, store)
-    if not todo and (executor, workers, scheduler, threads, batching) == ("auto", None, None, None, "auto"):
+    if not todo:
         return _read(done, specs[0].epochs, quiet)  # all stored: no torch, no executors
     from . import checkpoint, executors
-    executors.check_options(executor, batching, workers, threads)
     counts = {"cached": len(done), "computed": 0, "diverged": 0, "failed": 0}
     with tqdm(total=len(done) + len(todo), initial=len(done), desc="sweep", unit="run",
               disable=quiet, dynamic_ncols=True, postfix=counts) as bar:

@@ -95,3 +95,10 @@ def regret_rows(results_dir=None, train_missing: bool = False,
     rows = rows.sort_values(["problem", "epoch"], key=lambda c: c.map(order) if c.name == "problem" else c,
                             kind="stable", ignore_index=True)
     return rows, {"running": running, "long": long_progress}
+
+
+def past_study(rows: pd.DataFrame) -> pd.Series:
+    """Which ``regret_rows`` rows lie past their problem's study budget: what only the long
+    runs tell (up to it, the study's finalists say more)."""
+    study_budget = rows[rows["series"] == STUDY].groupby("problem")["epoch"].max()
+    return rows["epoch"] > rows["problem"].map(study_budget).fillna(0)
