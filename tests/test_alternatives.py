@@ -30,7 +30,7 @@ def test_each_alternative_is_costed_and_paired_against_tuned_adam():
     assert rows.loc["grid: 3 points around 1e-3", "regret"] == pytest.approx(0.0)
     assert rows.loc["grid: 1e-4 and 1e-3", "cost_runs"] == 2
     assert rows.loc["LR range test", "regret"] == pytest.approx(0.005)
-    assert rows.loc["LR range test", "cost_runs"] == pytest.approx(1 + 0.5 / lr_study.budget("mnist_logreg"))
+    assert rows.loc["LR range test", "cost_runs"] == pytest.approx(1 + 0.5 / lr_study.PUBLISHED.budget("mnist_logreg"))
     assert rows.loc["Prodigy at its default", "regret"] == pytest.approx(0.01)
     assert rows.loc["DoG at its default", "regret"] == pytest.approx(-0.02)
     assert rows.loc["DoG at its default", "hi"] < 0  # paired: the seeds' luck cancels

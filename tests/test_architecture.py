@@ -43,12 +43,12 @@ sys.meta_path.insert(0, Blocked())
 from lrsweep.book import (answer, beyond_page, beyond_summary, budget_page, chapter, citation,
                           compute_page, deepobs_page, method_page, synthesis)
 from lrsweep.study import budget, lr_study
-table, running = lr_study.stored(list(lr_study.PROBLEMS), None, train_missing=False)
+table, running = lr_study.PUBLISHED.stored(list(lr_study.PUBLISHED.problems), None, train_missing=False)
 assert table is not None and not running, running
-for problem in budget.PUBLISHED:
-    budget.progress(problem), budget.stored(problem)
-beyond_summary.read_designs(None, None)
-beyond_summary.rows(list(lr_study.PROBLEMS), None, train_missing=False)
+for problem in budget.PUBLISHED.runs:
+    budget.PUBLISHED.progress(problem), budget.PUBLISHED.stored(problem)
+beyond_summary.read_designs()
+beyond_summary.rows(list(lr_study.PUBLISHED.problems), None, train_missing=False)
 beyond_summary.batch_caveat(None)
 citation.build_provenance()
 assert "torch" not in sys.modules

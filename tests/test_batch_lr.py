@@ -1,12 +1,13 @@
 """The best lr against the batch size: the window of lrs, the choice per batch size, the
 slope, and the page section, on synthetic records and a tiny store."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lrsweep.study import batch_lr, lr_study
+from lrsweep.study import batch_lr, lr_study, registry
 from lrsweep.errors import UsageError
 from conftest import curve, table
 from lrsweep.book import beyond_summary
@@ -37,42 +38,39 @@ def test_keeping_one_lr_across_batch_sizes_loses_the_gap_to_the_best_there():
     assert set(lost["optimizer"]) == {"adam"} and (lost["kept_lr"] == 1e-3).all()
 
 
-def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data, monkeypatch):
-    monkeypatch.setattr(lr_study, "GRID", (1e-4, 1e-3, 1e-2, 1e-1, 1.0))
-    monkeypatch.setattr(lr_study, "GRID_ABOVE", {})
-    monkeypatch.setitem(lr_study.BUDGETS, "mnist_logreg", 2)
-    monkeypatch.setitem(lr_study.STAGE2_SEEDS, "small", (0,))
-    monkeypatch.setattr(batch_lr, "WINDOW", 1.0)
-    table = lr_study.run("mnist_logreg", tmp_path, optimizers=["adam"], executor="inprocess", quiet=True)
+def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data):
+    study = replace(lr_study.PUBLISHED, grid=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), grid_above={}, optimizers=("adam",),
+                    budgets={**lr_study.PUBLISHED.budgets, "mnist_logreg": 2}, stage2_seeds={"small": (0,)})
+    designs = registry.PUBLISHED.around(study)
+    designs = replace(designs, batch=replace(designs.batch, window=1.0, sweeps={"mnist_logreg": (1, (64, 128))}))
+    table = study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
     tuned = batch_lr.analysis.tuned_lr(batch_lr.analysis.final_epoch(table, 1))  # read at 1 epoch
-    got = batch_lr.lrs("mnist_logreg", "adam", 1, tmp_path)
-    assert got == [lr for lr in lr_study.GRID if abs(math.log10(lr / tuned)) <= 1.0 + 0.01]
+    got = designs.batch.lrs("mnist_logreg", "adam", 1, tmp_path)
+    assert got == [lr for lr in study.grid if abs(math.log10(lr / tuned)) <= 1.0 + 0.01]
     assert tuned in got and len(got) in (2, 3)
 
     # the chapter's section: pending until the sweep is stored, then the best lr per batch size
     from lrsweep.book import beyond_page
-    monkeypatch.setattr(batch_lr, "PUBLISHED", {"mnist_logreg": (1, (64, 128))})
-    monkeypatch.setattr(lr_study, "OPTIMIZERS", ("adam",))
-    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
+    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig", designs=designs)
     n = len(got)
     assert values["batch_pending"] == f"Still running, so not shown yet: mnist_logreg ({n} of {2 * n} runs)."
     assert values["batch_plan"] == "on MNIST (logistic regression), batch sizes 64 and 128 with 1 epoch"
     assert "No batch-size sweep" in text
-    batch_lr.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
-    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
+    designs.batch.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
+    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig", designs=designs)
     assert values["batch_pending"] == "" and "fig-batch-lr" in text
     assert values["batch_sentence"].startswith("On MNIST (logistic regression), Adam's best learning rate is ")
     assert "at batch size 64 and" in values["batch_sentence"] and "over 2 batch sizes" in values["batch_sentence"]
     assert f"Adam at {tuned:g} (its tuned learning rate at batch size 128) loses " in values["kept_sentence"]
     assert " at 64, " in values["kept_sentence"] and values["kept_sentence"].endswith(" at 128.")
-    caveat = beyond_summary.batch_caveat(tmp_path)
+    caveat = beyond_summary.batch_caveat(tmp_path, designs=designs)
     assert "on MNIST (logistic regression), its best learning rate moved" in caveat and f"keeping {tuned:g} lost" in caveat
 
 
 def test_only_published_problems_have_a_batch_sweep(capsys):
     from lrsweep.cli import main
     with pytest.raises(UsageError, match="no batch-size sweep"):
-        batch_lr.check("mnist_logreg")
+        batch_lr.PUBLISHED.check("mnist_logreg")
     assert main(["batch", "fmnist_mlp", "mnist_logreg", "--quiet"]) == 2  # refused before any run
     assert "no batch-size sweep of 'mnist_logreg'" in capsys.readouterr().err
 
@@ -81,5 +79,5 @@ def test_a_store_without_the_study_shows_the_sweep_as_waiting_for_it(tmp_path):
     from lrsweep.book import beyond_page
     text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
     assert values["batch_pending"] == ("Still running, so not shown yet: "
-                                       + "; ".join(f"{p} (its study first)" for p in batch_lr.PUBLISHED) + ".")
+                                       + "; ".join(f"{p} (its study first)" for p in batch_lr.PUBLISHED.sweeps) + ".")
     assert beyond_summary.batch_caveat(tmp_path) == ""

@@ -40,17 +40,17 @@ def test_deepobs_regret_of_the_default_matches_the_raw_file():
     assert got.loc[("cifar10_3c3d", "adam", 40), "regret"] == pytest.approx(best - at, abs=1e-12)
 
 
-def test_the_long_runs_are_read_as_far_as_they_are_stored(tmp_path, small_data, monkeypatch):
+def test_the_long_runs_are_read_as_far_as_they_are_stored(tmp_path, small_data):
     """A shorter record of a long-run config counts up to its epochs; progress counts only
     the runs that reached the long budget."""
-    monkeypatch.setitem(budget.PUBLISHED, "mnist_logreg", budget.LongRuns("adam", (1e-3, 1e-2), (0,), 3))
+    design = budget.LongBudget({"mnist_logreg": budget.LongRuns("adam", (1e-3, 1e-2), (0,), 3)})
     run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2], [0], 1), tmp_path, executor="inprocess",
               quiet=True)
-    assert budget.progress("mnist_logreg", tmp_path) == (0, 2)
-    assert budget.stored("mnist_logreg", tmp_path)["epoch"].max() == 1
-    budget.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
-    assert budget.progress("mnist_logreg", tmp_path) == (2, 2)
-    long = budget.stored("mnist_logreg", tmp_path)
+    assert design.progress("mnist_logreg", tmp_path)[:2] == (0, 2)
+    assert design.stored("mnist_logreg", tmp_path)["epoch"].max() == 1
+    design.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
+    assert design.progress("mnist_logreg", tmp_path).complete
+    long = design.stored("mnist_logreg", tmp_path)
     assert long["epoch"].max() == 3 and long["test_correct"].notna().all()
     assert all(records.has_predictions(r) for r in records.load_all(tmp_path))
 

@@ -147,14 +147,16 @@ def test_the_published_book_never_trains_and_a_variant_may():
     assert build.book_parameters(mnist, paths.ROOT / "fig", variant=True)["train_missing"] is True
 
 
-def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_data, monkeypatch):
+def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_data):
     """Stage 1: the grid with one seed; stage 2: more seeds at the library default and at
     the best lrs by stage-1 validation accuracy."""
+    from dataclasses import replace
+
     from lrsweep.study import lr_study
-    monkeypatch.setattr(lr_study, "STAGE2_TOP", 1)
-    design = dict(optimizers=["adam"], lrs=[1e-4, 1e-3, 1e-2, 10.0], epochs=1)
-    assert lr_study.progress("mnist_logreg", tmp_path, **design) == (1, 0, 4)
-    table = lr_study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True, **design)
+    study = replace(lr_study.PUBLISHED, stage2_top=1).varied(optimizers=["adam"], lrs=[1e-4, 1e-3, 1e-2, 10.0],
+                                                             epochs=1)
+    assert study.progress("mnist_logreg", tmp_path)[:3] == (0, 4, 1)
+    table = study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
     final = table[table.epoch == 1]
     seeds = final.groupby("lr")["seed"].nunique().to_dict()
     best = final[final.seed == 0].set_index("lr")["valid_acc"].idxmax()
@@ -162,16 +164,17 @@ def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_da
     assert sum(n == 5 for n in seeds.values()) == len({1e-3, best})
     assert all(n == 1 for lr, n in seeds.items() if lr not in (1e-3, best))
     with pytest.raises(UsageError, match="not in the published study"):
-        lr_study.budget("cifar10_3c3d_official")
+        lr_study.PUBLISHED.budget("cifar10_3c3d_official")
     n = table["run_id"].nunique()  # 4 + 4 more seeds at each of 1e-3 and best (if another)
-    assert n == 4 + 4 * len({1e-3, best}) and lr_study.progress("mnist_logreg", tmp_path, **design).complete
+    assert n == 4 + 4 * len({1e-3, best}) and study.progress("mnist_logreg", tmp_path).complete
 
     # the published book reads a study still running as progress, and trains nothing
     stage2_run = final[(final.seed == 3) & (final.lr == 1e-3)]["run_id"].iloc[0]
     (tmp_path / "mnist_logreg" / f"{stage2_run}.json").unlink()
-    assert lr_study.progress("mnist_logreg", tmp_path, **design) == (2, n - 1, n)
-    stored, running = lr_study.stored(["mnist_logreg"], tmp_path, train_missing=False, **design)
-    assert stored is None and running == {"mnist_logreg": (2, n - 1, n)}
+    assert study.progress("mnist_logreg", tmp_path)[:3] == (n - 1, n, 2)
+    stored, running = study.stored(["mnist_logreg"], tmp_path, train_missing=False)
+    assert stored is None and running == {"mnist_logreg": study.progress("mnist_logreg", tmp_path)}
+    assert not running["mnist_logreg"].complete
     assert len(list(tmp_path.glob("mnist_logreg/*.json"))) == n - 1
 
 

@@ -104,48 +104,39 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def _per_problem(module: str, what: str):
-    """A command that runs ``lrsweep.<module>.run`` for each problem named (all names
-    checked before any work starts) and says how many runs it holds."""
+def cmd_design_of(name: str):
+    """The command that runs the design ``name`` of the registry for each problem named
+    (all names checked before any work starts) and says how many runs it holds."""
     def cmd(args) -> int:
-        import importlib
-
-        from .study import lr_study
-        mod = importlib.import_module(f"lrsweep.{module}")
+        from .study import registry
+        design = registry.PUBLISHED.by_name()[name]
+        if name == "design" and (args.optimizer or args.n or args.epochs or args.seed):
+            design = _sobol(design, args)
         for p in args.problem:
-            getattr(mod, "check", lr_study.budget)(p)
+            design.check(p)
         for p in args.problem:
-            table = mod.run(p, args.results, executor=args.executor, workers=args.workers,
-                            need_predictions=args.with_predictions, quiet=args.quiet)
+            table = design.run(p, args.results, executor=args.executor, workers=args.workers,
+                               need_predictions=args.with_predictions, quiet=args.quiet)
             if not args.quiet:
-                print(f"{p}: {table.run_id.nunique()} runs of {what} in {args.results}")
+                print(f"{p}: {table.run_id.nunique()} runs of {name} in {args.results}")
         return 0
     return cmd
 
 
-cmd_study = _per_problem("study.lr_study", "the published study")
-cmd_beyond = _per_problem("study.beyond", "the alternatives")
-cmd_batch = _per_problem("study.batch_lr", "the batch-size sweep")
-cmd_long = _per_problem("study.budget", "the long-budget runs")
-
-
-def cmd_design(args) -> int:
-    from .study import design
-    from .engine.sweep import run_sweep
-    n, epochs = args.n, args.epochs
-    if n is None or epochs is None:
-        published = design.PUBLISHED.get((args.problem, args.optimizer))
-        if published is None:
-            raise UsageError(f"no published design of {args.optimizer} on {args.problem}; "
-                             "give --n and --epochs")
-        n, epochs = n or published[0], epochs or published[1]
-    specs = design.specs(args.problem, args.optimizer, n, epochs, seed=args.seed)
-    table = run_sweep(specs, args.results, executor=args.executor, workers=args.workers,
-                      need_predictions=args.with_predictions, quiet=args.quiet)
-    if not args.quiet:
-        print(f"{table.run_id.nunique()} runs of the {args.optimizer} design on {args.problem} "
-              f"in {args.results}")
-    return 0
+def _sobol(published, args):
+    """The Sobol designs a reader asked for on each problem: ``--optimizer``'s (None: each
+    optimizer's with a published design there, else Adam's), with ``--n`` points and
+    ``--epochs`` (each None: the published design's)."""
+    from dataclasses import replace
+    points = {}
+    for p in args.problem:
+        mine = [o for q, o in published.points if q == p]
+        for o in [args.optimizer] if args.optimizer else mine or ["adam"]:
+            base = published.points.get((p, o))
+            if base is None and (args.n is None or args.epochs is None):
+                raise UsageError(f"no published design of {o} on {p}; give --n and --epochs")
+            points[(p, o)] = (args.n or base[0], args.epochs or base[1])
+    return replace(published, points=points, seed=args.seed)
 
 
 def cmd_results(args) -> int:
@@ -220,31 +211,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
 
-    for name, func, about in (
-            ("study", cmd_study, "the published study of some problems: the whole lr grid "
-                                 "with one seed, then more seeds where it matters"),
-            ("beyond", cmd_beyond, "the alternatives to tuning Adam's lr on some problems "
-                                   "(lrsweep.study.beyond.PUBLISHED): lr-free optimizers, AMSGrad, "
-                                   "cosine, the LR range test"),
-            ("batch", cmd_batch, "the best lr against the batch size on some problems "
-                                 "(lrsweep.study.batch_lr.PUBLISHED)"),
-            ("long", cmd_long, "Adam at its default and at the tuned lr, trained far past the "
-                               "study's budget on some problems (lrsweep.study.budget.PUBLISHED)")):
-        p = sub.add_parser(name, help=f"run (or resume) {about}")
+    from .study.registry import PUBLISHED  # the designs are data: no torch to list them
+    for name, design in PUBLISHED.by_name().items():
+        p = sub.add_parser(name, help=f"run (or resume) {design.about}")
         p.add_argument("problem", nargs="+")
+        if name == "design":
+            p.add_argument("--optimizer", help="one optimizer's design (default: each published one's)")
+            p.add_argument("--n", type=int, help="points, a power of 2 (default: the published design's)")
+            p.add_argument("--epochs", type=int, help="budget (default: the published design's)")
+            p.add_argument("--seed", type=int, default=0, help="scrambles the Sobol sequence")
         _store_options(p)
-        p.set_defaults(func=func)
-
-    p = sub.add_parser("design", help="run (or resume) a Sobol design over an optimizer's "
-                       "hyperparameters (lr, betas, eps or momentum, batch size)")
-    p.add_argument("problem")
-    p.add_argument("--optimizer", default="adam")
-    p.add_argument("--n", type=int, help="points, a power of 2 (default: the published design's)")
-    p.add_argument("--epochs", type=int, help="budget (default: the published design's)")
-    p.add_argument("--seed", type=int, default=0, help="scrambles the Sobol sequence")
-    _store_options(p)
-    p.set_defaults(func=cmd_design)
-
+        p.set_defaults(func=cmd_design_of(name))
 
     p = sub.add_parser("results", help="print the tidy table of a record store")
     p.add_argument("dir", nargs="?", type=Path, default=paths.PUBLISHED_RUNS)

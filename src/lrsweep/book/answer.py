@@ -33,14 +33,13 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     """The values the first page (intro.ipynb, whose MyST cells hold its prose) glues: the
     answer box's sentences, the headline figure, the evidence under them. ``problems_``
     None: every problem of the published study; other design arguments as in
-    ``lr_study.run``."""
-    problems_ = problems_ or list(lr_study.PROBLEMS)
-    table, running = lr_study.stored(problems_, results_dir, train_missing=train_missing,
-                                  optimizers=optimizers, lrs=lrs, epochs=epochs,
-                                  stage2_seeds=stage2_seeds)
+    ``lr_study.LrStudy.varied``."""
+    study = lr_study.PUBLISHED.varied(optimizers=optimizers, lrs=lrs, epochs=epochs, stage2_seeds=stage2_seeds)
+    problems_ = problems_ or list(study.problems)
+    table, running = study.stored(problems_, results_dir, train_missing=train_missing)
     # the alternatives are only read here (their chapter trains them in a variant book)
     alternatives, _ = beyond_summary.rows(problems_, results_dir, train_missing=False)
-    shares, designs_running, near, _ = beyond_summary.read_designs(None, results_dir)  # read once, used twice
+    shares, designs_running, near, _ = beyond_summary.read_designs(results_dir=results_dir)  # read once, used twice
     values = {"pending_note": verdicts.pending_note(running), "design": wording.design_phrase(problems_, stage2_seeds),
               "cheapest": beyond_summary.cheapest_sentence(alternatives),
               "importance": beyond_summary.importance_short(shares, designs_running),

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..stats import analysis
-from ..study import alternatives, beyond, lr_study
+from ..study import alternatives, beyond
+from ..study.registry import PUBLISHED, Designs
 from . import beyond_summary, costs, figures, report, verdicts, wording
 
 
@@ -25,15 +26,15 @@ def shown(rows: pd.DataFrame) -> report.Table:
         f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
 
 
-def unmeasured_cost(results_dir=None) -> str:
+def unmeasured_cost(results_dir=None, designs: Designs = PUBLISHED) -> str:
     """What the one-run alternatives would cost on each stored problem that lacks them,
     from the mean training time of its study's runs."""
     runs_per_seed = len(beyond.AT_DEFAULT) + 1  # the lr-free optimizers and the range test's pick
-    run_hours, out = costs.study_run_hours(results_dir), []
-    for p in lr_study.PROBLEMS:
-        if p in beyond.PUBLISHED or (hours := run_hours.get(p)) is None:
+    run_hours, out = costs.study_run_hours(results_dir, designs.study), []
+    for p in designs.study.problems:
+        if p in designs.alternatives.kinds or (hours := run_hours.get(p)) is None:
             continue
-        seeds = len(lr_study.stage2_seeds_of(p))
+        seeds = len(designs.study.stage2_seeds_of(p))
         out.append(f"{wording.readable(p)} about {runs_per_seed * seeds * hours:.1f} hours ({runs_per_seed} runs for each "
                    f"of {seeds} seeds, at the {hours:.2f} hours a full-length run of its study took on average)")
     if not out:
@@ -42,28 +43,28 @@ def unmeasured_cost(results_dir=None) -> str:
             + "; on ".join(out) + ".")
 
 
-def measured_sentence() -> str:
-    """Where the alternatives that need runs of their own were run (``beyond.PUBLISHED``)."""
+def measured_sentence(designs: Designs = PUBLISHED) -> str:
+    """Where the alternatives that need runs of their own were run (``designs.alternatives``)."""
     names = {"at_default": ["the learning-rate-free optimizers", "Schedule-Free AdamW"],
              "range_test": ["the LR range test"], "variants": ["AMSGrad", "the cosine schedule"]}
     by_kinds: dict[tuple, list[str]] = {}
-    for p, kinds in beyond.PUBLISHED.items():
+    for p, kinds in designs.alternatives.kinds.items():
         by_kinds.setdefault(kinds, []).append(p)
     parts = [f"{wording.and_list([wording.readable(p) for p in ps])}, " + ("all of them" if set(kinds) == set(beyond.KINDS)
                                 else wording.and_list([n for k in kinds for n in names[k]]))
              for kinds, ps in by_kinds.items()]
-    if rest := [p for p in lr_study.PROBLEMS if p not in beyond.PUBLISHED]:
+    if rest := [p for p in designs.study.problems if p not in designs.alternatives.kinds]:
         parts.append(f"{wording.and_list([wording.readable(p) for p in rest])}, none (only those read from the study itself: Adam at its "
                      "default and the grids)")
     return f"The alternatives that need runs of their own were run on these problems: {'; '.join(parts)}."
 
 
-def design_budget_sentence(designs: dict, tuned: dict) -> str:
+def design_budget_sentence(points: dict, tuned: dict) -> str:
     """How the designs' shorter budget compares with the study's: the study's tuned lr
     at the design's budget and at its own, per design (``tuned``: ``_tuned_by_design``)."""
     from ..store import optim
     parts = [f"{optim.get(optimizer).label} on {wording.readable(problem)}, {report.fmt_lr(at)} after "
-             f"{designs[(problem, optimizer)][1]} epochs and {report.fmt_lr(final)} after {final_epochs}"
+             f"{points[(problem, optimizer)][1]} epochs and {report.fmt_lr(final)} after {final_epochs}"
              for (problem, optimizer), (at, final, final_epochs) in tuned.items()]
     if not parts:
         return ""
@@ -73,16 +74,18 @@ def design_budget_sentence(designs: dict, tuned: dict) -> str:
 
 
 def importance_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
-                       train_missing: bool = False) -> tuple[str, dict]:
-    """How much each hyperparameter matters, from the published designs on ``problems_``
+                       train_missing: bool = False, designs: Designs = PUBLISHED) -> tuple[str, dict]:
+    """How much each hyperparameter matters, from the Sobol designs on ``problems_``
     (None: all) that are stored: MyST text and the values it glues."""
+    from dataclasses import replace
+
     from ..study import design, importance
-    designs = {k: v for k, v in design.PUBLISHED.items() if problems_ is None or k[0] in problems_}
+    designs = replace(designs, sobol=designs.sobol.on(problems_))
     shares, running, near, tuned = beyond_summary.read_designs(designs, results_dir, train_missing=train_missing)
     pending = beyond_summary.running_phrase(running)
     values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
               "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
-              "design_budget": design_budget_sentence(designs, tuned),
+              "design_budget": design_budget_sentence(designs.sobol.points, tuned),
               "importance_level": f"{analysis.LEVEL:.0%}"}
     head = """## How much each hyperparameter matters
 
@@ -174,14 +177,15 @@ def kept_sentence(lost: pd.DataFrame, test_se: float) -> str:
 
 
 def batch_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
-                  train_missing: bool = False) -> tuple[str, dict]:
-    """The best lr against the batch size, on the published problems among ``problems_``
-    (None: all) whose sweep is stored: MyST text and the values it glues."""
+                  train_missing: bool = False, designs: Designs = PUBLISHED) -> tuple[str, dict]:
+    """The best lr against the batch size, on the problems among ``problems_`` (None: all)
+    whose sweep (``designs.batch``) is stored: MyST text and the values it glues."""
     from ..study import batch_lr
-    ready, pending = beyond_summary.batch_sweeps(problems_, results_dir, train_missing)
+    sweep = designs.batch
+    ready, pending = beyond_summary.batch_sweeps(problems_, results_dir, train_missing, designs)
     values = {"batch_plan": "; ".join(f"on {wording.readable(p)}, batch sizes {wording.and_list(list(map(str, sizes)))} with {e} epoch{'s' * (e != 1)}"
-                                      for p, (e, sizes) in batch_lr.PUBLISHED.items()),
-              "batch_window": f"{batch_lr.WINDOW:g}", "batch_seed": str(batch_lr.SEED),
+                                      for p, (e, sizes) in sweep.sweeps.items()),
+              "batch_window": f"{sweep.window:g}", "batch_seed": str(sweep.seed),
               "batch_pending": f"Still running, so not shown yet: {'; '.join(pending)}." if pending else ""}
     head = """## The best learning rate against the batch size
 
@@ -196,7 +200,7 @@ learning rate uncertain by about a step. {glue:text}`batch_pending`
     swept = pd.concat(ready, ignore_index=True)
     best = batch_lr.best_lrs(swept)
     values.update(batch_sentence=batch_sentence(best),
-                  kept_sentence=kept_sentence(beyond_summary.kept(swept, results_dir), math.sqrt(analysis.test_var(
+                  kept_sentence=kept_sentence(beyond_summary.kept(swept, results_dir, designs), math.sqrt(analysis.test_var(
                       *[swept["test_acc"].median()] * 2, int(swept["n_test"].iloc[0])))),
                   fig_batch=figures.saved("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
     return head + f"""
@@ -214,17 +218,19 @@ the middle batch size.
 
 
 def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
-        range_dir: str | Path | None = None, *, train_missing: bool = True) -> tuple[str, dict]:
+        range_dir: str | Path | None = None, *, train_missing: bool = True,
+        designs: Designs = PUBLISHED) -> tuple[str, dict]:
     """The chapter's MyST text and the values it glues. ``problems_`` None: every problem
-    of the published study; a problem shows once its study is stored, its alternatives once
-    all of those ``beyond.PUBLISHED`` runs on it are."""
-    table, running = beyond_summary.rows(problems_, results_dir, range_dir, train_missing=train_missing)
+    of the study; a problem shows once its study is stored, its alternatives once all of
+    those ``designs.alternatives`` runs on it are."""
+    table, running = beyond_summary.rows(problems_, results_dir, range_dir, train_missing=train_missing,
+                                         designs=designs)
     values = {"pending_note": verdicts.pending_note(running),
               "n_ready": str(0 if table is None else table["problem"].nunique()),
               "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}",
-              "measured": measured_sentence(),
-              "beyond_hours": f"{costs.chapter_hours('beyond', results_dir):.1f}",
-              "unmeasured_cost": unmeasured_cost(results_dir)}
+              "measured": measured_sentence(designs),
+              "beyond_hours": f"{costs.chapter_hours('beyond', results_dir, designs.study):.1f}",
+              "unmeasured_cost": unmeasured_cost(results_dir, designs)}
     if table is None:
         return "## The alternatives to tuning\n\nNo problem has its study stored yet.\n", values
     own = shown(table)

@@ -8,35 +8,34 @@ from pathlib import Path
 import pandas as pd
 
 from ..stats import analysis
-from ..engine import range_test
-from ..study import alternatives, beyond, lr_study
+from ..study import alternatives
+from ..study.registry import PUBLISHED, Designs
 from . import report, wording
 
 
 def rows(problems_: list[str] | None = None, results_dir=None, range_dir: str | Path | None = None, *,
-         train_missing: bool = True) -> tuple[pd.DataFrame | None, dict]:
+         train_missing: bool = True, designs: Designs = PUBLISHED) -> tuple[pd.DataFrame | None, dict]:
     """``alternatives.table`` over every problem whose study is stored (None if there is
-    none yet), with the alternatives ``beyond.PUBLISHED`` runs on it once all of them are
-    stored; the progress of the studies and alternatives still running."""
-    from ..store import paths
-    range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
-    problems_ = problems_ or list(lr_study.PROBLEMS)
-    main, running = lr_study.stored(problems_, results_dir, train_missing=train_missing)
+    none yet), with the alternatives ``designs.alternatives`` runs on it once all of them
+    are stored; the progress of the studies and alternatives still running."""
+    problems_ = problems_ or list(designs.study.problems)
+    main, running = designs.study.stored(problems_, results_dir, train_missing=train_missing)
     if main is None:
         return None, running
     extra, picks = [], {}
-    for p in sorted(set(main["problem"]) & set(beyond.PUBLISHED)):
-        done, n_done, n_planned = beyond.complete(p, results_dir, range_dir)
-        if not (done or train_missing):
-            running[p] = lr_study.Progress(0, n_done, n_planned)  # stage 0: the alternatives' runs
+    chosen = designs.alternatives
+    for p in sorted(set(main["problem"]) & set(chosen.kinds)):
+        now = chosen.progress(p, results_dir, range_dir)
+        if not (now.complete or train_missing):
+            running[p] = now
             continue
-        extra.append(beyond.run(p, results_dir, range_dir, train_missing=train_missing, quiet=True))
-        if "range_test" in beyond.PUBLISHED[p]:
-            test = range_test.stored(p, "adam", beyond.RANGE_TEST_SEED, range_dir, train_missing=False)
+        extra.append(chosen.run(p, results_dir, range_dir, train_missing=train_missing, quiet=True))
+        if "range_test" in chosen.kinds[p]:
+            test = chosen.range_test(p, range_dir, train_missing=False)
             picks[p] = (float(f"{test['picked_lr']:.3g}"), test["epochs"])
     main_final = analysis.final_epoch(main)
     extra_final = analysis.final_epoch(pd.concat(extra, ignore_index=True)) if extra else main_final.iloc[:0]
-    return alternatives.table(main_final, extra_final, picks), running
+    return alternatives.table(main_final, extra_final, picks, designs.study), running
 
 
 def cheapest_sentence(table: pd.DataFrame | None) -> str:
@@ -67,13 +66,13 @@ def cheapest_sentence(table: pd.DataFrame | None) -> str:
             f"so each is judged there alone (whole interval, against tuned Adam): {'; '.join(parts)}.")
 
 
-def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:
-    """Per design whose problem's study is stored: the study's tuned lr (seed 0 and the
-    stage-2 seeds, chosen on validation) at the design's budget, at the study's own, and
-    that budget."""
-    table, _ = lr_study.stored(sorted({p for p, _ in designs}), results_dir, train_missing=False)
+def _tuned_by_design(designs: Designs, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:
+    """Per Sobol design whose problem's study is stored: the study's tuned lr (seed 0 and
+    the stage-2 seeds, chosen on validation) at the design's budget, at the study's own,
+    and that budget."""
+    table, _ = designs.study.stored(sorted({p for p, _ in designs.sobol.points}), results_dir, train_missing=False)
     out = {}
-    for (problem, optimizer), (_, epochs) in designs.items():
+    for (problem, optimizer), (_, epochs) in designs.sobol.points.items():
         cell = None if table is None else table[(table["problem"] == problem) & (table["optimizer"] == optimizer)]
         if cell is None or cell.empty:
             continue
@@ -82,14 +81,13 @@ def _tuned_by_design(designs: dict, results_dir=None) -> dict[tuple[str, str], t
     return out
 
 
-def read_designs(designs: dict | None = None, results_dir=None, *, train_missing: bool = False):
-    """``importance.of_designs`` (the shares, the designs still running, the shares near the
-    tuned lr) and ``_tuned_by_design``, which centres the latter: every design's runs and
-    the study's read once."""
-    from ..study import design, importance
-    designs = design.PUBLISHED if designs is None else designs
+def read_designs(designs: Designs = PUBLISHED, results_dir=None, *, train_missing: bool = False):
+    """``importance.of_designs`` of ``designs.sobol`` (the shares, the designs still
+    running, the shares near the tuned lr) and ``_tuned_by_design``, which centres the
+    latter: every design's runs and the study's read once."""
+    from ..study import importance
     tuned = _tuned_by_design(designs, results_dir)
-    shares, running, near = importance.of_designs(designs, results_dir, train_missing=train_missing,
+    shares, running, near = importance.of_designs(designs.sobol, results_dir, train_missing=train_missing,
                                                   tuned={k: at for k, (at, _, _) in tuned.items()})
     return shares, running, near, tuned
 
@@ -115,48 +113,49 @@ def importance_short(shares: pd.DataFrame | None, running: dict) -> str:
 def running_phrase(running: dict) -> str:
     """Designs under way, as "Adam on fmnist_mlp (19 of 128 runs); ..."."""
     from ..store import optim
-    return "; ".join(f"{optim.get(o).label} on {p} ({done} of {planned} runs)"
-                     for (p, o), (done, planned) in running.items())
+    return "; ".join(f"{optim.get(o).label} on {p} ({now.done} of {now.planned} runs)"
+                     for (p, o), now in running.items())
 
 
-def batch_sweeps(problems_: list[str] | None, results_dir, train_missing: bool) -> tuple[list, list[str]]:
-    """The published batch-size sweeps on ``problems_`` (None: all) that are stored (or
-    trained, with ``train_missing``, once their problem's study is stored), and the progress
-    of the others as text."""
-    from ..study import batch_lr
-    ready, pending = [], []
-    for p in (q for q in batch_lr.PUBLISHED if problems_ is None or q in problems_):
-        if not lr_study.progress(p, results_dir).complete:  # its window is centred on the study's lr
+def batch_sweeps(problems_: list[str] | None, results_dir, train_missing: bool,
+                 designs: Designs = PUBLISHED) -> tuple[list, list[str]]:
+    """The batch-size sweeps of ``designs.batch`` on ``problems_`` (None: all) that are
+    stored (or trained, with ``train_missing``, once their problem's study is stored), and
+    the progress of the others as text."""
+    sweep, ready, pending = designs.batch, [], []
+    for p in (q for q in sweep.sweeps if problems_ is None or q in problems_):
+        if not sweep.study.progress(p, results_dir).complete:  # its window is centred on the study's lr
             pending.append(f"{p} (its study first)")
             continue
-        done, planned = batch_lr.progress(p, results_dir)
-        if done == planned or train_missing:
-            ready.append(batch_lr.run(p, results_dir, train_missing=train_missing, quiet=True))
+        now = sweep.progress(p, results_dir)
+        if now.complete or train_missing:
+            ready.append(sweep.run(p, results_dir, train_missing=train_missing, quiet=True))
         else:
-            pending.append(f"{p} ({done} of {planned} runs)")
+            pending.append(f"{p} ({now.done} of {now.planned} runs)")
     return ready, pending
 
 
-def kept(swept: pd.DataFrame, results_dir=None) -> pd.DataFrame:
+def kept(swept: pd.DataFrame, results_dir=None, designs: Designs = PUBLISHED) -> pd.DataFrame:
     """``batch_lr.kept_regret`` of each optimizer's lr tuned by the study (at the sweep's
     budget, at the problem's own batch size)."""
     from ..study import batch_lr
+    sweep = designs.batch
     pairs = swept[["problem", "optimizer"]].drop_duplicates().itertuples(index=False)
-    return batch_lr.kept_regret(swept, {(p, o): batch_lr.tuned(p, o, batch_lr.check(p)[0], results_dir)
+    return batch_lr.kept_regret(swept, {(p, o): sweep.tuned(p, o, sweep.check(p)[0], results_dir)
                                         for p, o in pairs})
 
 
-def batch_caveat(results_dir=None, optimizer: str = "adam") -> str:
+def batch_caveat(results_dir=None, optimizer: str = "adam", designs: Designs = PUBLISHED) -> str:
     """One sentence for the answers, per stored sweep: how ``optimizer``'s best lr moved
     with the batch size, and where keeping its tuned lr lost most ("" if none)."""
     from ..study import batch_lr
     from ..store import optim
-    ready, _ = batch_sweeps(None, results_dir, train_missing=False)
+    ready, _ = batch_sweeps(None, results_dir, train_missing=False, designs=designs)
     if not ready:
         return ""
     swept = pd.concat(ready, ignore_index=True)
     swept = swept[swept["optimizer"] == optimizer]
-    best, lost = batch_lr.best_lrs(swept), kept(swept, results_dir)
+    best, lost = batch_lr.best_lrs(swept), kept(swept, results_dir, designs)
     parts = [f"on {wording.readable(p)}, its best learning rate moved {batch_lr.slope(best[best['problem'] == p]):+.1f} "
              f"decades per decade of batch size, and keeping {report.fmt_lr(d['kept_lr'].iloc[0])} lost "
              f"{100 * d['regret'].max():+.1f} points at batch size {int(d.loc[d['regret'].idxmax(), 'batch_size'])}"

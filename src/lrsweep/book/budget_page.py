@@ -37,8 +37,8 @@ def deepobs_table(theirs: pd.DataFrame) -> report.Table:
 
 def progress_note(progress: dict) -> str:
     """What is stored of the long runs: nothing to say once all are."""
-    parts = [f"{wording.readable(p)}: {done} of {planned} runs of {budget.check(p).epochs} epochs"
-             for p, (done, planned) in progress.items() if done < planned]
+    parts = [f"{wording.readable(p)}: {now.done} of {now.planned} runs of {budget.PUBLISHED.check(p).epochs} epochs"
+             for p, now in progress.items() if not now.complete]
     return ("The long runs are still training; stored so far: " + "; ".join(parts) + ". "
             "Until they are complete, the long-run curves rest on fewer seeds past the study's budget."
             if parts else "")
@@ -49,8 +49,8 @@ def run(results_dir=None, figures_dir=None, train_missing: bool = False) -> dict
     rows, progress = budget.regret_rows(results_dir, train_missing)
     theirs = deepobs.default_regret_by_epoch(deepobs.load())
     adam_theirs = theirs[theirs["optimizer"] == "adam"]
-    long = {p: budget.check(p) for p in budget.PUBLISHED}
     at = adam_theirs.set_index(["problem", "epoch"])["regret"]
+    study_budgets = [lr_study.PUBLISHED.budget(p) for p in lr_study.PUBLISHED.problems]
     values = {
         "fig_regret_budget": figures.saved("fig-regret-budget", figures.regret_by_budget(
             rows, adam_theirs, analysis.DELTA), figures_dir),
@@ -62,10 +62,10 @@ def run(results_dir=None, figures_dir=None, train_missing: bool = False) -> dict
         "deepobs_epochs": str(int(theirs["epoch"].max())),
         "deepobs_n_lrs": str(deepobs.load().query("seed == @deepobs.GRID_SEED and optimizer == 'adam'")
                              .groupby("problem")["lr"].nunique().max()),
-        "study_epochs": f"{min(map(lr_study.budget, lr_study.PROBLEMS))} to {max(map(lr_study.budget, lr_study.PROBLEMS))}",
+        "study_epochs": f"{min(study_budgets)} to {max(study_budgets)}",
         "adam_default_lr": f"{optim.get('adam').default_lr:g}",
         "long_design": "; ".join(f"{wording.readable(p)}: {len(l.seeds)} seeds at {' and '.join(report.fmt_lr(x) for x in l.lrs)}, "
-                                 f"{l.epochs} epochs" for p, l in long.items()),
+                                 f"{l.epochs} epochs" for p, l in budget.PUBLISHED.runs.items()),
     }
     values["deepobs_regrets"] = "; ".join(
         f"on {wording.readable(p)} {wording.and_list([f'{100 * at[(p, e)]:.1f}' for e in DEEPOBS_EPOCHS])} points "

@@ -15,6 +15,7 @@ import pandas as pd
 from ..store import optim, problems
 from ..stats import analysis
 from ..study import lr_study
+from ..study.progress import Progress
 from . import figures, report, wording
 
 
@@ -71,7 +72,7 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
                                                  "learning rate, per optimizer", f"tbl-{slug}")), values
 
 
-def pending(problem: str, now: lr_study.Progress) -> str:
+def pending(problem: str, now: Progress) -> str:
     """The section of a problem whose study is still running, in place of its results."""
     return fill("pending", name=wording.readable(problem), description=problems.get(problem).description,
                 problem=problem, done=now.done, planned=now.planned, stage=now.stage)
@@ -83,9 +84,8 @@ def run(problems_: list[str], results_dir=None, figures_dir=None, *, optimizers=
     """Every problem's section (runs reused, the missing ones trained unless
     ``train_missing`` is False, when a study still running gets a note instead), and the
     values to glue. None means as published (``study``)."""
-    table, running = lr_study.stored(problems_, results_dir, train_missing=train_missing,
-                                  optimizers=optimizers, lrs=lrs, epochs=epochs,
-                                  stage2_seeds=stage2_seeds)
+    study = lr_study.PUBLISHED.varied(optimizers=optimizers, lrs=lrs, epochs=epochs, stage2_seeds=stage2_seeds)
+    table, running = study.stored(problems_, results_dir, train_missing=train_missing)
     text, values = "", {}
     for p in problems_:
         if p in running:

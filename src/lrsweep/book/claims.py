@@ -221,12 +221,12 @@ def _betas_row(whole: dict | None, near: pd.DataFrame | None) -> dict:
 
 def figure(key: str, problem: str | None = None) -> tuple[str, str, str]:
     """The figure that shows a claim's evidence: (its anchor, its page, how the table names it)."""
-    from ..study.lr_study import CHAPTERS
+    from ..study.lr_study import PUBLISHED
     from .wording import readable
     if key in ("grid", "two"):
         return "fig-grids", "synthesis", "coarse grids (Synthesis)"
     if key == "shape":
-        page = next((c for c, probs in CHAPTERS.items() if problem in probs), None)
+        page = next((c for c, probs in PUBLISHED.chapters.items() if problem in probs), None)
         # (a problem outside the book's chapters has no page of its own)
         return ((f"fig-{problem.replace('_', '-')}-epochs", page, f"curves over epochs, {readable(problem)}")
                 if page else ("fig-basin", "synthesis", "basin widths (Synthesis)"))

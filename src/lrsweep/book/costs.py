@@ -9,23 +9,23 @@ from ..store import paths, problems, records
 from ..study import lr_study
 
 
-def chapter_of(cfg: dict) -> str:
-    """The chapter whose runs a record's config is: the study's grid with the library's
+def chapter_of(cfg: dict, study: lr_study.LrStudy = lr_study.PUBLISHED) -> str:
+    """The chapter of ``study`` whose runs a record's config is: its grid with the library's
     defaults belongs to its problem's chapter; anything else (other optimizers, settings,
     batch sizes or lrs) to "beyond" (runs the study reused there count once, in the study)."""
     from ..store import optim
-    chapter = next((c for c, ps in lr_study.CHAPTERS.items() if cfg["problem"] in ps), "none")
+    chapter = next((c for c, ps in study.chapters.items() if cfg["problem"] in ps), "none")
     spec = optim.OPTIMIZERS.get(cfg["optimizer"])
-    in_study = (cfg["optimizer"] in lr_study.OPTIMIZERS and cfg["lr"] in lr_study.grid(cfg["problem"])
+    in_study = (cfg["optimizer"] in study.optimizers and cfg["lr"] in study.grid_of(cfg["problem"])
                 and "schedule" not in cfg and cfg["hparams"] == spec.defaults
                 and cfg["batch_size"] == problems.get(cfg["problem"]).batch_size)
     return chapter if in_study else "beyond"
 
 
-def run_costs(results_dir: str | Path | None = None) -> pd.DataFrame:
+def run_costs(results_dir: str | Path | None = None, study: lr_study.LrStudy = lr_study.PUBLISHED) -> pd.DataFrame:
     """Training hours (summed wall time of the records: runs went in parallel) and runs,
     per chapter, problem and optimizer, with the budget each was trained for."""
-    rows = [{"chapter": chapter_of(r["config"]),
+    rows = [{"chapter": chapter_of(r["config"], study),
              "problem": r["config"]["problem"], "optimizer": r["config"]["optimizer"],
              "budget": r["budget"], "hours": r["wall_time_s"] / 3600}
             for r in records.load_all(paths.runs_dir(results_dir))]
@@ -34,20 +34,22 @@ def run_costs(results_dir: str | Path | None = None) -> pd.DataFrame:
             .agg(runs=("hours", "size"), hours=("hours", "sum")))
 
 
-def chapter_hours(chapter: str, results_dir: str | Path | None = None) -> float:
+def chapter_hours(chapter: str, results_dir: str | Path | None = None,
+                  study: lr_study.LrStudy = lr_study.PUBLISHED) -> float:
     """Training hours of the runs counted in ``chapter`` (``chapter_of``)."""
-    cost = run_costs(results_dir)
+    cost = run_costs(results_dir, study)
     return float(cost.loc[cost["chapter"] == chapter, "hours"].sum())
 
 
-def study_run_hours(results_dir: str | Path | None = None) -> dict[str, float]:
+def study_run_hours(results_dir: str | Path | None = None,
+                    study: lr_study.LrStudy = lr_study.PUBLISHED) -> dict[str, float]:
     """Per problem with one, the mean training hours of a run of its study that trained its
     whole budget (a diverged run stops early and would make the mean look cheap); the
     records read once."""
     hours: dict[str, list[float]] = {}
     for r in records.load_all(paths.runs_dir(results_dir)):
         p = r["config"]["problem"]
-        if (r["status"] == "ok" and r["budget"] == lr_study.budget(p)
-                and chapter_of(r["config"]) != "beyond"):
+        if (r["status"] == "ok" and r["budget"] == study.budget(p)
+                and chapter_of(r["config"], study) != "beyond"):
             hours.setdefault(p, []).append(r["wall_time_s"] / 3600)
     return {p: sum(h) / len(h) for p, h in hours.items()}

@@ -71,8 +71,8 @@ def run(results_dir=None, figures_dir=None, train_missing: bool = True) -> dict:
     curves = deepobs.load()
     values, overlay = faithfulness(results_dir)
     values["fig_deepobs_overlay"] = figures.saved("fig-deepobs-overlay", overlay, figures_dir)
-    shared = [p for p in lr_study.PROBLEMS if p in set(curves["problem"])]
-    table, running = lr_study.stored(shared, results_dir, train_missing=train_missing)
+    shared = [p for p in lr_study.PUBLISHED.problems if p in set(curves["problem"])]
+    table, running = lr_study.PUBLISHED.stored(shared, results_dir, train_missing=train_missing)
     rows = best_lr_table(table, curves) if table is not None else pd.DataFrame(columns=COLUMNS)
     values.update(report.design_numbers(list(THEIRS), []), best_lr_table=best_lr_shown(rows),
                   pending_note=verdicts.pending_note(running),

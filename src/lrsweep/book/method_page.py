@@ -32,8 +32,8 @@ POWER_SEEDS = (3, 5)
 # data/simulations (they take minutes), any other count's under _build.
 PUBLISHED_REPS = 500
 BOOT_SEEDS = 3             # the seed count at which the old percentile bootstrap is shown to fail
-DRIFT_FROM = lr_study.BUDGETS["cifar10_3c3d"]  # DeepOBS's best lr from our conv-net budget to its last epoch
-DEEPOBS_LONG = budget.PUBLISHED["cifar10_3c3d"].epochs  # DeepOBS's regret quoted where our long runs end
+DRIFT_FROM = lr_study.PUBLISHED.budgets["cifar10_3c3d"]  # DeepOBS's best lr from our conv-net budget to its last epoch
+DEEPOBS_LONG = budget.PUBLISHED.runs["cifar10_3c3d"].epochs  # DeepOBS's regret quoted where our long runs end
 
 
 def _pts(x: float) -> str:
@@ -42,11 +42,11 @@ def _pts(x: float) -> str:
 
 def problems_table():
     rows = []
-    for name in lr_study.PROBLEMS:  # the problems studied, as readers name them
+    for name in lr_study.PUBLISHED.problems:  # the problems studied, as readers name them
         p = problems.get(name)
         rows.append({"problem": wording.readable(name), "data": datasets.get(p.dataset).label, "network": p.description,
                      "params": p.params, "batch": p.batch_size,
-                     "epochs": lr_study.budget(name), "seeds": len(lr_study.stage2_seeds_of(name))})
+                     "epochs": lr_study.PUBLISHED.budget(name), "seeds": len(lr_study.PUBLISHED.stage2_seeds_of(name))})
     return report.table(pd.DataFrame(rows), {
         "problem": ("problem", "{}"), "data": ("data", "{}"), "network": ("network", "{}"),
         "parameters": ("params", "{:,}"), "batch size": ("batch", "{}"),
@@ -57,7 +57,7 @@ def optimizers_table():
     rows = [{"optimizer": optim.get(o).label, "default lr": report.fmt_lr(optim.get(o).default_lr),
              "hyperparameters": ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
                                           for k, v in optim.get(o).defaults.items())}
-            for o in lr_study.OPTIMIZERS]
+            for o in lr_study.PUBLISHED.optimizers]
     return report.table(pd.DataFrame(rows), {k: (k, "{}") for k in rows[0]})
 
 
@@ -137,20 +137,20 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
     drift = deepobs.lr_drift(best, DRIFT_FROM, int(best["epoch"].max()))
     regret = deepobs.default_regret_by_epoch(deepobs.load()).query("optimizer == 'adam'").set_index(
         ["problem", "epoch"])["regret"]
-    conv = [p for p in lr_study.BUDGETS if p.endswith(("2c2d", "3c3d"))]
-    small = [p for p in lr_study.BUDGETS if p not in conv]
+    conv = [p for p in lr_study.PUBLISHED.budgets if p.endswith(("2c2d", "3c3d"))]
+    small = [p for p in lr_study.PUBLISHED.budgets if p not in conv]
     return {
-        **report.design_numbers(list(lr_study.OPTIMIZERS), ["mnist", "fashion_mnist", "cifar10_jpeg"]),
-        "grid": ", ".join(report.fmt_lr(lr) for lr in lr_study.GRID),
-        "n_grid": str(len(lr_study.GRID)),
+        **report.design_numbers(list(lr_study.PUBLISHED.optimizers), ["mnist", "fashion_mnist", "cifar10_jpeg"]),
+        "grid": ", ".join(report.fmt_lr(lr) for lr in lr_study.PUBLISHED.grid),
+        "n_grid": str(len(lr_study.PUBLISHED.grid)),
         "grid_above": "; ".join(f"{wording.readable(p)}: {', '.join(report.fmt_lr(x) for x in lrs)}"
-                                for p, lrs in lr_study.GRID_ABOVE.items()),
-        "grid_low": report.fmt_lr(min(lr_study.GRID)), "grid_high": report.fmt_lr(max(lr_study.GRID)),
-        "stage2_top": str(lr_study.STAGE2_TOP),
-        "seeds_small": str(len(lr_study.STAGE2_SEEDS["small"])),
-        "seeds_conv": str(len(lr_study.STAGE2_SEEDS["conv"])),
-        "epochs_small": "/".join(sorted({str(lr_study.budget(p)) for p in small})),
-        "epochs_conv": "/".join(sorted({str(lr_study.budget(p)) for p in conv})),
+                                for p, lrs in lr_study.PUBLISHED.grid_above.items()),
+        "grid_low": report.fmt_lr(min(lr_study.PUBLISHED.grid)), "grid_high": report.fmt_lr(max(lr_study.PUBLISHED.grid)),
+        "stage2_top": str(lr_study.PUBLISHED.stage2_top),
+        "seeds_small": str(len(lr_study.PUBLISHED.stage2_seeds["small"])),
+        "seeds_conv": str(len(lr_study.PUBLISHED.stage2_seeds["conv"])),
+        "epochs_small": "/".join(sorted({str(lr_study.PUBLISHED.budget(p)) for p in small})),
+        "epochs_conv": "/".join(sorted({str(lr_study.PUBLISHED.budget(p)) for p in conv})),
         "level": f"{analysis.LEVEL:.0%}", "delta": _pts(analysis.DELTA),
         "no_learning_margin": _pts(analysis.NO_LEARNING_MARGIN),
         "family_margin": _pts(analysis.FAMILY_MARGIN),

@@ -18,7 +18,7 @@ from . import beyond_summary, claims, figures, report, verdicts, wording
 
 def _in_book_order(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows by problem in the book's chapter order, then by optimizer in registry order."""
-    rank = {name: i for i, name in enumerate([*lr_study.PROBLEMS, *optim.OPTIMIZERS])}
+    rank = {name: i for i, name in enumerate([*lr_study.PUBLISHED.problems, *optim.OPTIMIZERS])}
     return rows.sort_values(["problem", "optimizer"], key=lambda c: c.map(rank).fillna(len(rank)),
                             kind="stable", ignore_index=True)
 
@@ -97,11 +97,10 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
     """The values the synthesis glues (its prose is MyST in chapters/synthesis.ipynb).
     ``problems_`` None: every problem of the published study whose runs are all stored."""
     from ..stats import deepobs
-    problems_ = problems_ or list(lr_study.PROBLEMS)
-    table, running = lr_study.stored(problems_, results_dir, train_missing=train_missing,
-                                  optimizers=optimizers, lrs=lrs, epochs=epochs,
-                                  stage2_seeds=stage2_seeds)
-    shares, designs_running, near, _ = beyond_summary.read_designs(None, results_dir)  # read once, used twice
+    study = lr_study.PUBLISHED.varied(optimizers=optimizers, lrs=lrs, epochs=epochs, stage2_seeds=stage2_seeds)
+    problems_ = problems_ or list(study.problems)
+    table, running = study.stored(problems_, results_dir, train_missing=train_missing)
+    shares, designs_running, near, _ = beyond_summary.read_designs(results_dir=results_dir)  # read once, used twice
     values = {"pending_note": verdicts.pending_note(running), "level": f"{analysis.LEVEL:.0%}",
               "delta": f"{100 * analysis.DELTA:g}", "n_problems": str(len(problems_) - len(running)),
               "plain_answer": verdicts.plain_answer(pd.DataFrame(columns=["optimizer"]))}

@@ -10,6 +10,7 @@ import pandas as pd
 from ..store import optim, problems
 from ..stats import analysis
 from ..study import budget, lr_study
+from ..study.progress import Progress
 from . import report, wording
 
 # Two optimizers' median basin widths at most one grid step (half a decade) apart are "about
@@ -164,7 +165,7 @@ def influence_short(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str =
 
 def scope(problems_: list[str], epochs: int | None = None) -> str:
     """What the answer was measured on, from the study's design."""
-    budgets = sorted({epochs or lr_study.budget(p) for p in problems_})
+    budgets = sorted({epochs or lr_study.PUBLISHED.budget(p) for p in problems_})
     span = f"{budgets[0]}" if len(budgets) == 1 else f"{budgets[0]} to {budgets[-1]}"
     batch = sorted({problems.get(p).batch_size for p in problems_})
     return (f"{span} epochs, a constant learning rate, batch size {'/'.join(map(str, batch))}, "
@@ -187,7 +188,7 @@ def cliff_sentence(final: pd.DataFrame, optimizer: str = "adam") -> str:
     """Where one half-decade step above the default costs most (mean test accuracy over the
     seeds each lr has, seed counts said): the asymmetry a practitioner raising the lr meets."""
     spec = optim.get(optimizer)
-    up = next((lr for lr in lr_study.GRID if lr > spec.default_lr), None)
+    up = next((lr for lr in lr_study.PUBLISHED.grid if lr > spec.default_lr), None)
     rows = []
     for problem, cell in final[final["optimizer"] == optimizer].groupby("problem"):
         at = cell.groupby("lr")["test_acc"].agg(["mean", "count"])
@@ -207,13 +208,12 @@ def cliff_sentence(final: pd.DataFrame, optimizer: str = "adam") -> str:
     return out + "."
 
 
-def pending_note(running: dict[str, lr_study.Progress]) -> str:
+def pending_note(running: dict[str, Progress]) -> str:
     """The page's one status line: what is still running ("" once everything is stored)."""
     if not running:
         return ""
     return ("Still running, so not in the table yet: " + "; ".join(
-        f"{p} ({now.done} of {now.planned} runs"
-        + (f" of stage {now.stage}" if now.stage else " of its alternatives") + ")"
+        f"{p} ({now.done} of {now.planned} runs of {now.what})"
         for p, now in running.items()) + ".")
 
 

@@ -52,8 +52,8 @@ def design_phrase(problems_: list[str], stage2_seeds: list[int] | None) -> str:
     """The two-stage design in words, with each problem's stage-2 seed count."""
     by_count: dict[int, list[str]] = {}
     for p in problems_:
-        by_count.setdefault(len(stage2_seeds or lr_study.stage2_seeds_of(p)), []).append(p)
+        by_count.setdefault(len(stage2_seeds or lr_study.PUBLISHED.stage2_seeds_of(p)), []).append(p)
     seeds = " or ".join(f"{n}" + (f" ({and_list([readable(p) for p in ps])})" if len(by_count) > 1 else "")
                         for n, ps in by_count.items())
     return (f"every learning rate of the grid is trained with one seed; the default and the "
-            f"{lr_study.STAGE2_TOP} best by validation accuracy get {seeds} seeds")
+            f"{lr_study.PUBLISHED.stage2_top} best by validation accuracy get {seeds} seeds")

@@ -91,7 +91,7 @@ def run(problem: str, optimizer: str, seed: int = 0, steps: int = STEPS, splits=
 
 
 def stored(problem: str, optimizer: str, seed: int, directory: str | Path,
-           train_missing: bool = True) -> dict:
+           train_missing: bool = True, steps: int = STEPS) -> dict:
     """The range test from ``directory`` (one JSON per problem, optimizer and seed), run
     and written first if it is not there (an error instead, unless ``train_missing``)."""
     path = Path(directory) / problem / f"{optimizer}-seed{seed}.json"
@@ -101,7 +101,7 @@ def stored(problem: str, optimizer: str, seed: int, directory: str | Path,
         from ..errors import UsageError
         raise UsageError(f"range test {path} is not stored; restore it (git checkout -- {path}) "
                          "or run it on purpose (train_missing=True)")
-    result = run(problem, optimizer, seed)
+    result = run(problem, optimizer, seed, steps)
     with paths.atomic_file(path) as fh:
         json.dump(result, fh, indent=1)
     return result

@@ -29,14 +29,15 @@ def _tuned_runs(cell: pd.DataFrame) -> pd.DataFrame:
     return cell[cell["lr"] == analysis.tuned_lr(cell)]
 
 
-def table(main: pd.DataFrame, extra: pd.DataFrame, range_picks: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """``main``: the study's final-epoch rows (``analysis.final_epoch``); ``extra``: the
-    alternatives' (``beyond.run``); ``range_picks``: per problem, the range test's picked
-    lr (as trained) and its ramp's length in epochs."""
+def table(main: pd.DataFrame, extra: pd.DataFrame, range_picks: dict[str, tuple[float, float]],
+          study: lr_study.LrStudy = lr_study.PUBLISHED) -> pd.DataFrame:
+    """``main``: the final-epoch rows (``analysis.final_epoch``) of ``study``; ``extra``:
+    the alternatives' (``beyond.Alternatives.run``); ``range_picks``: per problem, the
+    range test's picked lr (as trained) and its ramp's length in epochs."""
     out = []
     adam_hp = main.loc[main["optimizer"] == ADAM, "hparams"].iloc[0]
     for problem, cell in main[(main["optimizer"] == ADAM) & (main["hparams"] == adam_hp)].groupby("problem"):
-        budget = lr_study.budget(problem)
+        budget = study.budget(problem)
 
         def row(name, cost, r, own_runs=True):  # own_runs: trained for it, not read from the study
             out.append(dict(problem=problem, alternative=name, cost_runs=cost, regret=r["regret"],

@@ -1,73 +1,79 @@
 """The best lr against the batch size: on a problem, each optimizer's lrs of the study's
-grid within ``WINDOW`` decades of its tuned lr, at each of the problem's batch sizes
-(``PUBLISHED``), with seed 0 and a short budget (the Sobol designs' on that problem). The
+grid within ``window`` decades of its tuned lr, at each of the problem's batch sizes
+(``PUBLISHED``), with one seed and a short budget (the Sobol designs' on that problem). The
 study's own runs (batch size 128, longer) are reused, read at this budget.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..errors import UsageError
 from ..stats import analysis
 from . import lr_study
+from .progress import Progress, counted
 
 BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
-WINDOW = 1.5  # decades: batch sizes 32..1024 span 1.5 decades, linear scaling moves lr as far
-SEED = 0
-# problem -> (epochs, batch sizes); the epochs are its designs' (``design.PUBLISHED``). The
-# conv net gets the two ends and the middle: its runs cost about five times the MLP's.
-PUBLISHED: dict[str, tuple[int, tuple[int, ...]]] = {
-    "fmnist_mlp": (5, BATCH_SIZES),
-    "fmnist_2c2d": (2, (32, 128, 1024)),
-}
 
 
-def check(problem: str) -> tuple[int, tuple[int, ...]]:
-    """The budget and batch sizes of the published sweep on ``problem``; a clear error if
-    there is none."""
-    from ..errors import UsageError
-    if problem not in PUBLISHED:
-        raise UsageError(f"no batch-size sweep of {problem!r}; published: {', '.join(PUBLISHED)}")
-    return PUBLISHED[problem]
+@dataclass(frozen=True)
+class BatchSweep:
+    """``sweeps``: problem -> (epochs, batch sizes); ``window``: decades either side of the
+    study's tuned lr; ``study``: the design whose grid and tuned lr the sweep is centred on."""
+    sweeps: Mapping[str, tuple[int, tuple[int, ...]]]
+    window: float = 1.5
+    seed: int = 0
+    study: lr_study.LrStudy = lr_study.PUBLISHED
+
+    name: ClassVar[str] = "batch"
+    about: ClassVar[str] = "the best lr against the batch size on some problems (lrsweep.study.batch_lr.PUBLISHED)"
+
+    def check(self, problem: str) -> tuple[int, tuple[int, ...]]:
+        """The budget and batch sizes of the sweep on ``problem``; a clear error if there is none."""
+        if problem not in self.sweeps:
+            raise UsageError(f"no batch-size sweep of {problem!r}; published: {', '.join(self.sweeps)}")
+        return self.sweeps[problem]
+
+    def tuned(self, problem: str, optimizer: str, epochs: int, results_dir=None) -> float:
+        """The study's tuned lr (at the problem's own batch size) read at ``epochs`` (the
+        study of ``problem`` must be stored)."""
+        table = self.study.varied(optimizers=[optimizer]).run(problem, results_dir, train_missing=False,
+                                                              quiet=True)
+        return analysis.tuned_lr(analysis.final_epoch(table, epochs))
+
+    def lrs(self, problem: str, optimizer: str, epochs: int, results_dir=None) -> list[float]:
+        """The study's grid within ``window`` decades of its tuned lr at ``epochs``."""
+        centre = self.tuned(problem, optimizer, epochs, results_dir)
+        return [lr for lr in self.study.grid if abs(math.log10(lr / centre)) <= self.window + 0.01]  # 3.16: rounded
+
+    def specs(self, problem: str, results_dir=None) -> list:
+        from ..engine.spec import SweepSpec
+        budget, sizes = self.check(problem)
+        window = {o: self.lrs(problem, o, budget, results_dir) for o in self.study.optimizers}  # once per optimizer
+        return [SweepSpec([problem], [o], window[o], [self.seed], budget, settings={"batch_size": b})
+                for o in self.study.optimizers for b in sizes]
+
+    def progress(self, problem: str, results_dir=None) -> Progress:
+        """The runs of the sweep on ``problem`` stored; trains nothing."""
+        return counted(self.specs(problem, results_dir), results_dir)
+
+    def run(self, problem: str, results_dir=None, *, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+        """The sweep on ``problem`` (missing runs trained unless ``train_missing`` is False),
+        as a tidy table read at its budget."""
+        from ..engine.sweep import run_sweep
+        return run_sweep(self.specs(problem, results_dir), results_dir, train_missing=train_missing,
+                         **sweep_options)
 
 
-def tuned(problem: str, optimizer: str, epochs: int, results_dir=None) -> float:
-    """The study's tuned lr (at the problem's own batch size) read at ``epochs`` (the study
-    of ``problem`` must be stored)."""
-    table = lr_study.run(problem, results_dir, optimizers=[optimizer], train_missing=False, quiet=True)
-    return analysis.tuned_lr(analysis.final_epoch(table, epochs))
-
-
-def lrs(problem: str, optimizer: str, epochs: int, results_dir=None) -> list[float]:
-    """The study's grid within ``WINDOW`` decades of its tuned lr at ``epochs``."""
-    centre = tuned(problem, optimizer, epochs, results_dir)
-    return [lr for lr in lr_study.GRID if abs(math.log10(lr / centre)) <= WINDOW + 0.01]  # 3.16: rounded
-
-
-def specs(problem: str, results_dir=None) -> list:
-    from ..engine.spec import SweepSpec
-    budget, sizes = check(problem)
-    window = {o: lrs(problem, o, budget, results_dir) for o in lr_study.OPTIMIZERS}  # once per optimizer
-    return [SweepSpec([problem], [o], window[o], [SEED], budget, settings={"batch_size": b})
-            for o in lr_study.OPTIMIZERS for b in sizes]
-
-
-def progress(problem: str, results_dir=None) -> tuple[int, int]:
-    """(done, planned) runs of the published sweep on ``problem``; trains nothing."""
-    from ..store.paths import runs_dir
-    from ..engine.sweep import plan
-    done, todo = plan(specs(problem, results_dir), runs_dir(results_dir))
-    return len(done), len(done) + len(todo)
-
-
-def run(problem: str, results_dir=None, *, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-    """The published sweep on ``problem`` (missing runs trained unless ``train_missing`` is
-    False), as a tidy table read at its budget."""
-    from ..engine.sweep import run_sweep
-    return run_sweep(specs(problem, results_dir), results_dir, train_missing=train_missing,
-                     **sweep_options)
+# Batch sizes 32..1024 span 1.5 decades, and linear scaling moves the lr as far. The
+# epochs are the Sobol designs' on each problem (``design.PUBLISHED``); the conv net gets
+# the two ends and the middle: its runs cost about five times the MLP's.
+PUBLISHED = BatchSweep(MappingProxyType({"fmnist_mlp": (5, BATCH_SIZES), "fmnist_2c2d": (2, (32, 128, 1024))}))
 
 
 def best_lrs(table: pd.DataFrame) -> pd.DataFrame:

@@ -14,87 +14,109 @@ are shown on every problem (``alternatives``).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
+from typing import ClassVar, Mapping
 
 import pandas as pd
 
+from ..errors import UsageError
 from ..store import optim
 from ..engine import range_test
 from . import lr_study
+from .progress import Progress, counted
 
 AT_DEFAULT = ("prodigy", "dadapt_adam", "dog", "schedulefree_adamw")
 VARIANTS = {"AMSGrad": {"optimizers": ["amsgrad"]},
             "Adam, cosine schedule": {"optimizers": ["adam"], "settings": {"schedule": "cosine"}}}
-RANGE_TEST_SEED = 0
 KINDS = ("at_default", "range_test", "variants")
 ONE_RUN = ("at_default", "range_test")  # one training run per seed at the problem's budget
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """``kinds``: problem -> the kinds of alternative (``KINDS``) run on it; each on the
+    budgets and stage-2 seeds of ``study``; the range test with ``range_seed`` and
+    ``range_steps`` steps, stored in ``range_dir`` (None: data/range_tests)."""
+    kinds: Mapping[str, tuple[str, ...]]
+    study: lr_study.LrStudy = lr_study.PUBLISHED
+    range_seed: int = 0
+    range_steps: int = range_test.STEPS
+
+    name: ClassVar[str] = "beyond"
+    about: ClassVar[str] = ("the alternatives to tuning Adam's lr on some problems (lrsweep.study.beyond.PUBLISHED): "
+                            "lr-free optimizers, AMSGrad, cosine, the LR range test")
+
+    def check(self, problem: str) -> tuple[str, ...]:
+        """The kinds of alternative run on ``problem``; a clear error if none."""
+        self.study.budget(problem)
+        if problem not in self.kinds:
+            raise UsageError(f"the report runs no alternatives on {problem!r}; it runs them on "
+                             f"{', '.join(self.kinds)} (lrsweep.study.beyond.PUBLISHED)")
+        return self.kinds[problem]
+
+    def at_default_specs(self, problem: str) -> list:
+        """One spec per lr-free optimizer: its default lr, the problem's stage-2 seeds and budget."""
+        from ..engine.spec import SweepSpec
+        return [SweepSpec([problem], [o], [optim.get(o).default_lr], self.study.stage2_seeds_of(problem),
+                          self.study.budget(problem)) for o in AT_DEFAULT]
+
+    def range_test(self, problem: str, range_dir: str | Path | None = None, train_missing: bool = True) -> dict:
+        """Adam's range test on ``problem`` (run and stored if missing and ``train_missing``)."""
+        return range_test.stored(problem, "adam", self.range_seed, _range_dir(range_dir), train_missing,
+                                 steps=self.range_steps)
+
+    def range_test_spec(self, problem: str, range_dir: str | Path | None = None, train_missing: bool = True):
+        """The range test's pick, trained with the problem's stage-2 seeds."""
+        from ..engine.spec import SweepSpec
+        picked = self.range_test(problem, range_dir, train_missing)["picked_lr"]
+        return SweepSpec([problem], ["adam"], [float(f"{picked:.3g}")], self.study.stage2_seeds_of(problem),
+                         self.study.budget(problem))
+
+    def variants(self, problem: str) -> list[lr_study.LrStudy]:
+        """The tuned variants run on ``problem``: the study, varied."""
+        return [self.study.varied(**v) for v in VARIANTS.values()] if "variants" in self.check(problem) else []
+
+    def run(self, problem: str, results_dir=None, range_dir: str | Path | None = None, *,
+            train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+        """The runs of every alternative for ``problem`` (missing ones trained unless
+        ``train_missing`` is False); the tidy table of all of them."""
+        from ..engine.sweep import run_sweep
+        kinds = self.check(problem)
+        specs = self.at_default_specs(problem) if "at_default" in kinds else []
+        if "range_test" in kinds:
+            specs.append(self.range_test_spec(problem, range_dir, train_missing))
+        tables = [run_sweep(specs, results_dir, train_missing=train_missing, **sweep_options)] if specs else []
+        tables += [v.run(problem, results_dir, train_missing=train_missing, **sweep_options)
+                   for v in self.variants(problem)]
+        return pd.concat(tables, ignore_index=True)
+
+    def progress(self, problem: str, results_dir=None, range_dir: str | Path | None = None) -> Progress:
+        """How many of the runs planned so far are stored (a variant's stage 2 is planned
+        once its stage 1 is complete; the range test's pick once the test is stored)."""
+        kinds = self.check(problem)
+        specs = self.at_default_specs(problem) if "at_default" in kinds else []
+        tested = "range_test" not in kinds or (
+            _range_dir(range_dir) / problem / f"adam-seed{self.range_seed}.json").is_file()
+        if tested and "range_test" in kinds:
+            specs.append(self.range_test_spec(problem, range_dir, train_missing=False))
+        now = counted(specs, results_dir) if specs else Progress(0, 0)
+        done, planned, final = now.done, now.planned + (not tested), tested
+        for variant in self.variants(problem):
+            v = variant.progress(problem, results_dir)
+            done, planned, final = done + v.done, planned + v.planned, final and v.stage == v.stages
+        return Progress(done, planned, stage=2 if final else 1, stages=2, what="its alternatives")
+
+
+def _range_dir(range_dir) -> Path:
+    from ..store import paths
+    return Path(range_dir or paths.ROOT / "data" / "range_tests")
+
+
 # The alternatives had a budget of about 5 hours of the 2-core machine, so: every kind
 # where runs are cheap (logistic regression); on fmnist_mlp only those that cost one run,
 # since a tuned variant costs a whole grid, as much as tuning itself, and so cannot be the
 # cheapest; elsewhere none (on the conv nets, one run of all four lr-free optimizers and the
 # range test at the study's seeds would take 4 to 5 hours per problem; the chapter glues it).
-PUBLISHED = {"mnist_logreg": KINDS, "fmnist_logreg": KINDS, "fmnist_mlp": ONE_RUN}
-
-
-def check(problem: str) -> tuple[str, ...]:
-    """The kinds of alternative the report runs on ``problem``; a clear error if none."""
-    from ..errors import UsageError
-    lr_study.budget(problem)
-    if problem not in PUBLISHED:
-        raise UsageError(f"the report runs no alternatives on {problem!r}; it runs them on "
-                         f"{', '.join(PUBLISHED)} (lrsweep.study.beyond.PUBLISHED)")
-    return PUBLISHED[problem]
-
-
-def at_default_specs(problem: str) -> list:
-    """One spec per lr-free optimizer: its default lr, the problem's stage-2 seeds and budget."""
-    from ..engine.sweep import SweepSpec
-    return [SweepSpec([problem], [o], [optim.get(o).default_lr], lr_study.stage2_seeds_of(problem),
-                      lr_study.budget(problem)) for o in AT_DEFAULT]
-
-
-def range_test_spec(problem: str, optimizer: str, range_dir: str | Path, train_missing: bool = True):
-    """The range test's pick (run and stored in ``range_dir`` if missing and
-    ``train_missing``), trained with the problem's stage-2 seeds."""
-    from ..engine.sweep import SweepSpec
-    picked = range_test.stored(problem, optimizer, RANGE_TEST_SEED, range_dir, train_missing)["picked_lr"]
-    return SweepSpec([problem], [optimizer], [float(f"{picked:.3g}")], lr_study.stage2_seeds_of(problem),
-                     lr_study.budget(problem))
-
-
-def run(problem: str, results_dir=None, range_dir: str | Path | None = None, *,
-        train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-    """The runs of every alternative ``PUBLISHED`` for ``problem`` (missing ones trained
-    unless ``train_missing`` is False); the tidy table of all of them."""
-    from ..store import paths
-    from ..engine.sweep import run_sweep
-    kinds = check(problem)
-    range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
-    specs = at_default_specs(problem) if "at_default" in kinds else []
-    if "range_test" in kinds:
-        specs.append(range_test_spec(problem, "adam", range_dir, train_missing))
-    tables = [run_sweep(specs, results_dir, train_missing=train_missing, **sweep_options)] if specs else []
-    for design in VARIANTS.values() if "variants" in kinds else ():
-        tables.append(lr_study.run(problem, results_dir, train_missing=train_missing, **design,
-                                **sweep_options))
-    return pd.concat(tables, ignore_index=True)
-
-
-def complete(problem: str, results_dir=None, range_dir: str | Path | None = None) -> tuple[bool, int, int]:
-    """Whether the runs of every alternative ``PUBLISHED`` for ``problem`` are stored, and
-    how many of those planned so far are (a variant's stage 2 is planned once its stage 1 is
-    complete)."""
-    from ..store import paths
-    from ..engine.sweep import plan
-    kinds = check(problem)
-    range_dir = Path(range_dir or paths.ROOT / "data" / "range_tests")
-    specs = at_default_specs(problem) if "at_default" in kinds else []
-    tested = "range_test" not in kinds or (range_dir / problem / f"adam-seed{RANGE_TEST_SEED}.json").is_file()
-    if tested and "range_test" in kinds:
-        specs.append(range_test_spec(problem, "adam", range_dir, train_missing=False))
-    done, todo = plan(specs, paths.runs_dir(results_dir))
-    n_done, n_planned, all_done = len(done), len(done) + len(todo) + (not tested), tested and not todo
-    for design in VARIANTS.values() if "variants" in kinds else ():
-        now = lr_study.progress(problem, results_dir, **design)
-        n_done, n_planned, all_done = n_done + now.done, n_planned + now.planned, all_done and now.complete
-    return all_done, n_done, n_planned
+PUBLISHED = Alternatives(MappingProxyType({"mnist_logreg": KINDS, "fmnist_logreg": KINDS, "fmnist_mlp": ONE_RUN}))

@@ -5,12 +5,16 @@ sweep (``run_sweep`` takes the list)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import ClassVar, Mapping
 
 from scipy.stats import qmc
 
 from ..errors import UsageError
 from ..store import optim
 from ..engine.spec import SweepSpec, integer_at_least
+from .progress import Progress, counted
 
 # Per optimizer: name -> (scale, low, high). "log": log-uniform; "linear": uniform;
 # "complement-log": 1 - x is log-uniform (beta2 near 1); "power-of-2": an integer 2**k.
@@ -61,33 +65,66 @@ def specs(problem: str, optimizer: str, n: int, epochs: int, *, seed: int = 0,
             for p in points(optimizer, n, seed)]
 
 
-# The designs the book reads: (problem, optimizer) -> (points, epochs). The budget is a
-# quarter of the study's on fmnist_mlp and a fifth on fmnist_2c2d (on both the tuned lr is
-# the same after the short budget as after the full one; the chapter shows it), which makes
-# 128 points for Adam on the MLP affordable on one core, and 32 on the conv net (whose runs
-# cost about five times as much).
-PUBLISHED: dict[tuple[str, str], tuple[int, int]] = {
+@dataclass(frozen=True)
+class SobolDesigns:
+    """``points``: (problem, optimizer) -> (points, epochs), each a design over the
+    optimizer's space (``SPACES``); ``seed`` scrambles every Sobol sequence."""
+    points: Mapping[tuple[str, str], tuple[int, int]]
+    seed: int = 0
+
+    name: ClassVar[str] = "design"
+    about: ClassVar[str] = ("the Sobol designs over each optimizer's hyperparameters (lr, betas, eps or "
+                            "momentum, batch size) on some problems (lrsweep.study.design.PUBLISHED)")
+
+    def on(self, problems_: list[str] | None) -> "SobolDesigns":
+        """The designs on ``problems_`` only (None: all)."""
+        return self if problems_ is None else replace(
+            self, points={k: v for k, v in self.points.items() if k[0] in problems_})
+
+    def check(self, problem: str) -> dict[str, tuple[int, int]]:
+        """Per optimizer, the points and epochs of the designs on ``problem``; a clear error if none."""
+        mine = {o: v for (p, o), v in self.points.items() if p == problem}
+        if not mine:
+            raise UsageError(f"no design on {problem!r}; published: "
+                             f"{', '.join(sorted({p for p, _ in self.points}))} (or give --n and --epochs)")
+        return mine
+
+    def specs_of(self, problem: str, optimizer: str) -> list[SweepSpec]:
+        n, epochs = self.points[(problem, optimizer)]
+        return specs(problem, optimizer, n, epochs, seed=self.seed)
+
+    def progress_of(self, problem: str, optimizer: str, results_dir=None) -> Progress:
+        return counted(self.specs_of(problem, optimizer), results_dir)
+
+    def run_of(self, problem: str, optimizer: str, results_dir=None, *, train_missing: bool = True,
+               **sweep_options):
+        """One design's tidy table (missing runs trained unless ``train_missing`` is False)."""
+        from ..engine.sweep import run_sweep
+        return run_sweep(self.specs_of(problem, optimizer), results_dir, train_missing=train_missing,
+                         **sweep_options)
+
+    def progress(self, problem: str, results_dir=None) -> Progress:
+        """The runs of every design on ``problem`` stored; trains nothing."""
+        each = [self.progress_of(problem, o, results_dir) for o in self.check(problem)]
+        return Progress(sum(p.done for p in each), sum(p.planned for p in each))
+
+    def run(self, problem: str, results_dir=None, *, train_missing: bool = True, **sweep_options):
+        """Every design on ``problem`` (each optimizer's, one sweep each: budgets may differ)."""
+        import pandas as pd
+        return pd.concat([self.run_of(problem, o, results_dir, train_missing=train_missing, **sweep_options)
+                          for o in self.check(problem)], ignore_index=True)
+
+
+# The designs the book reads. The budget is a quarter of the study's on fmnist_mlp and a
+# fifth on fmnist_2c2d (on both the tuned lr is the same after the short budget as after the
+# full one; the chapter shows it), which makes 128 points for Adam on the MLP affordable on
+# one core, and 32 on the conv net (whose runs cost about five times as much).
+PUBLISHED = SobolDesigns(MappingProxyType({
     ("fmnist_mlp", "adam"): (128, 5),
     ("fmnist_mlp", "sgd_momentum"): (64, 5),
     ("fmnist_2c2d", "adam"): (32, 2),
     ("fmnist_2c2d", "sgd_momentum"): (16, 2),
-}
-
-
-def progress(problem: str, optimizer: str, n: int, epochs: int, results_dir=None) -> tuple[int, int]:
-    """How many of the design's runs the store holds, of how many; trains nothing."""
-    from ..store.paths import runs_dir
-    from ..engine.sweep import plan
-    done, todo = plan(specs(problem, optimizer, n, epochs), runs_dir(results_dir))
-    return len(done), len(done) + len(todo)
-
-
-def run(problem: str, optimizer: str, n: int, epochs: int, results_dir=None, *,
-        train_missing: bool = True, **sweep_options):
-    """The design's tidy table (missing runs trained unless ``train_missing`` is False)."""
-    from ..engine.sweep import run_sweep
-    return run_sweep(specs(problem, optimizer, n, epochs), results_dir,
-                     train_missing=train_missing, **sweep_options)
+}))
 
 
 def describe(optimizer: str) -> str:

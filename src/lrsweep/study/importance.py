@@ -182,29 +182,28 @@ def _cache_dir(results_dir) -> Path:
     return paths.ROOT / ("data" if published else "_build") / "importance"
 
 
-def _tables(designs: dict | None, results_dir, train_missing: bool):
-    """(problem, optimizer, epochs, ``design_table``) per design whose runs are all stored
-    (or trained, with ``train_missing``); and the (done, planned) runs of the others."""
+def _tables(designs, results_dir, train_missing: bool):
+    """(problem, optimizer, epochs, ``design_table``) per design of ``designs`` (a
+    ``design.SobolDesigns``) whose runs are all stored (or trained, with ``train_missing``);
+    and the ``Progress`` of the others."""
     from ..stats import analysis
-    from . import design
-    designs = design.PUBLISHED if designs is None else designs
     tables, running = [], {}
-    for (problem, optimizer), (n, epochs) in designs.items():
-        done, planned = design.progress(problem, optimizer, n, epochs, results_dir)
-        if done < planned and not train_missing:
-            running[(problem, optimizer)] = (done, planned)
+    for (problem, optimizer), (_, epochs) in designs.points.items():
+        now = designs.progress_of(problem, optimizer, results_dir)
+        if not now.complete and not train_missing:
+            running[(problem, optimizer)] = now
             continue
-        runs = design.run(problem, optimizer, n, epochs, results_dir, train_missing=train_missing, quiet=True)
+        runs = designs.run_of(problem, optimizer, results_dir, train_missing=train_missing, quiet=True)
         tables.append((problem, optimizer, epochs, design_table(analysis.final_epoch(runs), optimizer)))
     return tables, running
 
 
-def of_designs(designs: dict | None = None, results_dir=None, *, train_missing: bool = False,
+def of_designs(designs, results_dir=None, *, train_missing: bool = False,
                tuned: dict[tuple[str, str], float] | None = None):
-    """``stored`` for every design (None: ``design.PUBLISHED``) whose runs are all stored
+    """``stored`` for every design of ``designs`` (a ``design.SobolDesigns``) whose runs are all stored
     (or trained, with ``train_missing``), as rows with ``problem``, ``optimizer``,
     ``epochs`` and ``sd`` (the standard deviation of the accuracy the shares split); None
-    if there is none yet. Also the (done, planned) runs of the others, and, given ``tuned``
+    if there is none yet. Also the ``Progress`` of the others, and, given ``tuned``
     (per (problem, optimizer), the study's tuned lr), the same analysis near it on the same
     runs (``_near``; None without ``tuned``): each design's runs are read once."""
     tables, running = _tables(designs, results_dir, train_missing)

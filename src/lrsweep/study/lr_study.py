@@ -1,128 +1,152 @@
-"""The published study: its design in one place, and how it runs in two stages.
+"""The published study: its design in one object, and how it runs in two stages.
 
 Stage 1 trains every lr of the grid with one seed. Stage 2 adds seeds where the answer
-depends on them: at each optimizer's library default and at its ``STAGE2_TOP`` best lrs by
-stage-1 validation accuracy. The chapters take their defaults from here (a parameter left at
-None means "as published"), so prose, code and records cannot drift apart.
+depends on them: at each optimizer's library default and at its ``stage2_top`` best lrs by
+stage-1 validation accuracy. The chapters take their defaults from ``PUBLISHED`` (a
+parameter left at None means "as published", ``LrStudy.varied``), so prose, code and
+records cannot drift apart.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import ClassVar, Mapping
 
 import pandas as pd
 
 from ..errors import UsageError
 from ..store import optim
-
-# Half-decade steps with 0.001 exactly on it, rounded to 3 digits as written in the records.
-GRID = (1e-5, 3.16e-5, 1e-4, 3.16e-4, 1e-3, 3.16e-3, 1e-2, 3.16e-2, 0.1, 0.316, 1.0, 3.16)
-# Where the grid's top does not reach a basin's upper edge (at 3.16 the logistic
-# regressions' test accuracy was still within 3 points of the best), it goes on upward.
-GRID_ABOVE = {"mnist_logreg": (10.0, 31.6), "fmnist_logreg": (10.0, 31.6)}
-OPTIMIZERS = ("adam", "sgd_momentum")
-# Epoch budgets: the best lr has mostly settled by then (DeepOBS's 100-epoch curves and our
-# per-epoch curves; method chapter), at a cost the 2-core machine can pay.
-BUDGETS = {"mnist_logreg": 20, "mnist_mlp": 20, "fmnist_logreg": 20, "fmnist_mlp": 20,
-           "fmnist_2c2d": 10, "cifar10_3c3d": 10, "mnist_2c2d": 10}
-STAGE1_SEEDS = (0,)
-STAGE2_SEEDS = {"small": (0, 1, 2, 3, 4), "conv": (0, 1, 2)}
-STAGE2_TOP = 2
-CHAPTERS = {"mnist": ("mnist_logreg", "mnist_mlp"),
-            "fmnist": ("fmnist_logreg", "fmnist_mlp", "fmnist_2c2d"),
-            "cifar10": ("cifar10_3c3d",)}
-PROBLEMS = tuple(p for ps in CHAPTERS.values() for p in ps)  # the book's, in chapter order
+from .progress import Progress, counted
 
 
-def budget(problem: str) -> int:
-    if problem not in BUDGETS:
-        raise UsageError(f"{problem!r} is not in the published study; allowed: {', '.join(BUDGETS)}")
-    return BUDGETS[problem]
+@dataclass(frozen=True)
+class LrStudy:
+    """The lr study's design. ``budgets``: epochs per problem (``epochs``, when set, is one
+    budget for every problem, a rerun's); ``grid``, continued upward per problem by
+    ``grid_above``; ``stage2_seeds`` per kind of problem ("small" or "conv");
+    ``chapters``: the book's chapters and their problems, in reading order; ``settings``:
+    optimizer hyperparameters or a schedule, as ``SweepSpec`` takes them."""
+    grid: tuple[float, ...]
+    budgets: Mapping[str, int]
+    chapters: Mapping[str, tuple[str, ...]]
+    optimizers: tuple[str, ...] = ("adam", "sgd_momentum")
+    grid_above: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    stage1_seeds: tuple[int, ...] = (0,)
+    stage2_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: {"small": (0,), "conv": (0,)})
+    stage2_top: int = 2
+    epochs: int | None = None
+    settings: Mapping[str, object] = field(default_factory=dict)
 
-
-def grid(problem: str) -> tuple[float, ...]:
-    """The published grid of ``problem``: ``GRID``, continued upward where ``GRID_ABOVE`` says."""
-    return GRID + GRID_ABOVE.get(problem, ())
-
-
-def stage2_seeds_of(problem: str) -> tuple[int, ...]:
-    return STAGE2_SEEDS["conv" if problem.endswith(("2c2d", "3c3d")) else "small"]
-
-
-def stage2_lrs(stage1: pd.DataFrame, optimizer: str) -> list[float]:
-    """The lrs that get more seeds: the library default and the ``STAGE2_TOP`` best by
-    stage-1 validation accuracy at the budget (a diverged run counts at chance)."""
-    from ..stats.analysis import final_epoch  # analysis needs no torch; keep this module light too
-    final = final_epoch(stage1)
-    valid = final[final["optimizer"] == optimizer].groupby("lr")["valid_acc"].mean()
-    top = valid.sort_values(ascending=False, kind="stable").index[:STAGE2_TOP]
-    return sorted({optim.get(optimizer).default_lr, *map(float, top)})
-
-
-class Progress(NamedTuple):
-    """How far the study of one problem is: ``done`` of ``planned`` runs stored in ``stage``
-    (stage 2 is planned only once stage 1 is complete)."""
-    stage: int
-    done: int
-    planned: int
+    name: ClassVar[str] = "study"
+    about: ClassVar[str] = ("the published study of some problems: the whole lr grid with one seed, "
+                            "then more seeds where it matters")
 
     @property
-    def complete(self) -> bool:
-        return self.stage == 2 and self.done == self.planned
+    def problems(self) -> tuple[str, ...]:
+        """The book's problems, in chapter order."""
+        return tuple(p for ps in self.chapters.values() for p in ps)
+
+    def varied(self, *, optimizers=None, lrs=None, epochs: int | None = None,
+               stage2_seeds=None, settings: dict | None = None) -> "LrStudy":
+        """This design with a rerun's changes (each None: as here): ``lrs`` replaces the
+        whole grid, ``epochs`` every budget, ``stage2_seeds`` the seeds of every problem."""
+        changes = {}
+        if optimizers:
+            changes["optimizers"] = tuple(optimizers)
+        if lrs:
+            changes.update(grid=tuple(lrs), grid_above={})
+        if epochs:
+            changes["epochs"] = epochs
+        if stage2_seeds:
+            changes["stage2_seeds"] = {"small": tuple(stage2_seeds), "conv": tuple(stage2_seeds)}
+        if settings:
+            changes["settings"] = dict(settings)
+        return replace(self, **changes) if changes else self
+
+    def check(self, problem: str) -> int:
+        return self.budget(problem)
+
+    def budget(self, problem: str) -> int:
+        if self.epochs:
+            return self.epochs
+        if problem not in self.budgets:
+            raise UsageError(f"{problem!r} is not in the published study; allowed: {', '.join(self.budgets)}")
+        return self.budgets[problem]
+
+    def grid_of(self, problem: str) -> tuple[float, ...]:
+        """The grid of ``problem``: ``grid``, continued upward where ``grid_above`` says."""
+        return self.grid + tuple(self.grid_above.get(problem, ()))
+
+    def stage2_seeds_of(self, problem: str) -> tuple[int, ...]:
+        return self.stage2_seeds["conv" if problem.endswith(("2c2d", "3c3d")) else "small"]
+
+    def stage2_lrs(self, stage1: pd.DataFrame, optimizer: str) -> list[float]:
+        """The lrs that get more seeds: the library default and the ``stage2_top`` best by
+        stage-1 validation accuracy at the budget (a diverged run counts at chance)."""
+        from ..stats.analysis import final_epoch  # analysis needs no torch; keep this module light too
+        final = final_epoch(stage1)
+        valid = final[final["optimizer"] == optimizer].groupby("lr")["valid_acc"].mean()
+        top = valid.sort_values(ascending=False, kind="stable").index[:self.stage2_top]
+        return sorted({optim.get(optimizer).default_lr, *map(float, top)})
+
+    def _stage1(self, problem: str):
+        from ..engine.spec import SweepSpec  # it validates every input (a papermill string is refused)
+        return SweepSpec([problem], list(self.optimizers), list(self.grid_of(problem)), self.stage1_seeds,
+                         self.budget(problem), dict(self.settings))
+
+    def _stage2(self, problem: str, stage1, stage1_table: pd.DataFrame) -> list:
+        from ..engine.spec import SweepSpec
+        return [SweepSpec([problem], [o], self.stage2_lrs(stage1_table, o), self.stage2_seeds_of(problem),
+                          stage1.epochs, stage1.settings) for o in stage1.optimizers]
+
+    def progress(self, problem: str, results_dir: str | Path | None = None) -> Progress:
+        """How many runs of the study the store holds; trains nothing."""
+        from ..engine.sweep import plan
+        from ..store import records
+        from ..store.paths import runs_dir
+        stage1 = self._stage1(problem)
+        done, todo = plan([stage1], runs_dir(results_dir))
+        if todo:
+            return Progress(len(done), len(done) + len(todo), stage=1, stages=2, what="stage 1")
+        stage2 = self._stage2(problem, stage1, records.tidy(done, stage1.epochs))
+        return counted(stage2 + [stage1], results_dir, stage=2, stages=2, what="stage 2")
+
+    def run(self, problem: str, results_dir: str | Path | None = None, *,
+            train_missing: bool = True, **sweep_options) -> pd.DataFrame:
+        """Both stages for one problem; the tidy table of every run the study uses."""
+        from ..engine.sweep import run_sweep
+        stage1 = self._stage1(problem)
+        stage1_table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
+        stage2 = self._stage2(problem, stage1, stage1_table)
+        return run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)
+
+    def stored(self, problems_: list[str], results_dir: str | Path | None = None, *,
+               train_missing: bool = True) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
+        """The tidy table of every problem whose study is complete (missing runs trained
+        first when ``train_missing``), and the progress of those still running (a
+        published build reports a study in progress rather than training it)."""
+        tables, pending = [], {}
+        for p in problems_:
+            if not train_missing and not (now := self.progress(p, results_dir)).complete:
+                pending[p] = now
+                continue
+            tables.append(self.run(p, results_dir, train_missing=train_missing))
+        return (pd.concat(tables, ignore_index=True) if tables else None), pending
 
 
-def _stage1(problem, optimizers, lrs, epochs, settings=None):
-    from ..engine.sweep import SweepSpec  # it validates every input (a papermill string is refused)
-    return SweepSpec([problem], optimizers or OPTIMIZERS, lrs or grid(problem), STAGE1_SEEDS,
-                     epochs or budget(problem), dict(settings or {}))
-
-
-def _stage2(problem, stage1, stage1_table, stage2_seeds):
-    from ..engine.sweep import SweepSpec
-    seeds = stage2_seeds or stage2_seeds_of(problem)
-    return [SweepSpec([problem], [o], stage2_lrs(stage1_table, o), seeds, stage1.epochs,
-                      stage1.settings) for o in stage1.optimizers]
-
-
-def progress(problem: str, results_dir: str | Path | None = None, *, optimizers=None, lrs=None,
-             epochs: int | None = None, stage2_seeds: list[int] | None = None,
-             settings: dict | None = None) -> Progress:
-    """How many runs of the study (None: as published) the store holds; trains nothing."""
-    from ..store import records
-    from ..store.paths import runs_dir
-    from ..engine.sweep import plan
-    store = runs_dir(results_dir)
-    stage1 = _stage1(problem, optimizers, lrs, epochs, settings)
-    done, todo = plan([stage1], store)
-    if todo:
-        return Progress(1, len(done), len(done) + len(todo))
-    stage2 = _stage2(problem, stage1, records.tidy(done, stage1.epochs), stage2_seeds)
-    done, todo = plan(stage2 + [stage1], store)
-    return Progress(2, len(done), len(done) + len(todo))
-
-
-def run(problem: str, results_dir: str | Path | None = None, *, optimizers=None, lrs=None,
-        epochs: int | None = None, stage2_seeds: list[int] | None = None,
-        settings: dict | None = None, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-    """Both stages for one problem; every design argument left at None is as published
-    (``settings``: optimizer hyperparameters or a schedule, as ``SweepSpec`` takes them).
-    Returns the tidy table of every run the study uses."""
-    from ..engine.sweep import run_sweep
-    stage1 = _stage1(problem, optimizers, lrs, epochs, settings)
-    stage1_table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
-    stage2 = _stage2(problem, stage1, stage1_table, stage2_seeds)
-    return run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)
-
-
-def stored(problems_: list[str], results_dir: str | Path | None = None, *,
-           train_missing: bool = True, **design) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
-    """The tidy table of every problem whose study is complete (missing runs trained first
-    when ``train_missing``), and the progress of those still running (a published build
-    reports a study in progress rather than training it)."""
-    tables, pending = [], {}
-    for p in problems_:
-        if not train_missing and not (now := progress(p, results_dir, **design)).complete:
-            pending[p] = now
-            continue
-        tables.append(run(p, results_dir, train_missing=train_missing, **design))
-    return (pd.concat(tables, ignore_index=True) if tables else None), pending
+# Half-decade steps with 0.001 exactly on it, rounded to 3 digits as written in the records.
+# Where the grid's top does not reach a basin's upper edge (at 3.16 the logistic
+# regressions' test accuracy was still within 3 points of the best), it goes on upward.
+# The budgets: the best lr has mostly settled by then (DeepOBS's 100-epoch curves and our
+# per-epoch curves; method chapter), at a cost the 2-core machine can pay.
+PUBLISHED = LrStudy(
+    grid=(1e-5, 3.16e-5, 1e-4, 3.16e-4, 1e-3, 3.16e-3, 1e-2, 3.16e-2, 0.1, 0.316, 1.0, 3.16),
+    grid_above=MappingProxyType({"mnist_logreg": (10.0, 31.6), "fmnist_logreg": (10.0, 31.6)}),
+    budgets=MappingProxyType({"mnist_logreg": 20, "mnist_mlp": 20, "fmnist_logreg": 20, "fmnist_mlp": 20,
+                              "fmnist_2c2d": 10, "cifar10_3c3d": 10, "mnist_2c2d": 10}),
+    chapters=MappingProxyType({"mnist": ("mnist_logreg", "mnist_mlp"),
+                               "fmnist": ("fmnist_logreg", "fmnist_mlp", "fmnist_2c2d"),
+                               "cifar10": ("cifar10_3c3d",)}),
+    stage2_seeds=MappingProxyType({"small": (0, 1, 2, 3, 4), "conv": (0, 1, 2)}),
+)
