@@ -1,11 +1,12 @@
-"""How much each hyperparameter matters: functional ANOVA (Hutter et al. 2014) through
-optuna's fANOVA, on the runs of a design, with bootstrap intervals.
+"""How much each hyperparameter matters: functional ANOVA (Hutter et al. 2014) on the runs
+of a design, with bootstrap intervals.
 
-The design's records become an optuna study (one trial per run, the objective its final
-validation accuracy), its hyperparameters in the scale the design sampled them in (log10
-for the log-scaled ones), so fANOVA's marginals average over the same measure. optuna
-scores single hyperparameters; the lr x batch size interaction uses the same fitted
-forest: the variance of the pair's joint marginal minus the two main effects.
+The design's runs (the objective: their final validation accuracy) are fitted with a
+scikit-learn random forest as optuna's fANOVA fits them, their hyperparameters in the scale
+the design sampled them in (log10 for the log-scaled ones), so the marginals average over
+the same measure. The marginals are computed here from the trees' documented arrays, for
+single hyperparameters and for the lr x batch size interaction alike (optuna's public API
+scores single hyperparameters only; a test holds these to it).
 """
 from __future__ import annotations
 
@@ -48,26 +49,60 @@ def design_table(final: pd.DataFrame, optimizer: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*space, "valid_acc"])
 
 
-def _study(table: pd.DataFrame, optimizer: str, box: dict | None = None):
-    """The runs as an optuna study over the design's box (``box``: some of its sides
-    narrowed, in the design's coordinates)."""
-    import optuna
-    from optuna.distributions import FloatDistribution
+def _design_matrix(table: pd.DataFrame, optimizer: str, box: dict | None = None):
+    """The runs as a forest's inputs: the coordinates (columns: the hyperparameters sorted
+    by name, as optuna orders a study's, so the same seed grows the same forest), the
+    validation accuracies and the box ((low, high) per column; ``box`` narrows some sides,
+    in the design's coordinates)."""
     space = SPACES[optimizer]
-    sides = {k: _lo_hi(*space[k]) for k in space} | (box or {})
-    dists = {k: FloatDistribution(*sides[k]) for k in space}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize")
-    outside = {k: table[k][(table[k] < dists[k].low - 1e-3) | (table[k] > dists[k].high + 1e-3)]
-               for k in space}
-    if any(len(v) for v in outside.values()):
-        raise ValueError(f"runs outside the {optimizer} design's box: { {k: list(v) for k, v in outside.items() if len(v)} }")
+    names = sorted(space)
+    sides = np.array([(_lo_hi(*space[k]) if k not in (box or {}) else box[k]) for k in names], dtype=float)
+    x = table[names].to_numpy(dtype=float)
+    outside = (x < sides[:, 0] - 1e-3) | (x > sides[:, 1] + 1e-3)
+    if outside.any():
+        bad = {k: list(table[k][outside[:, i]]) for i, k in enumerate(names) if outside[:, i].any()}
+        raise ValueError(f"runs outside the {optimizer} design's box: {bad}")
     # (clipped: a point rounded to 4 significant digits may sit a hair outside the box)
-    study.add_trials([optuna.trial.create_trial(params={k: float(np.clip(row[k], dists[k].low, dists[k].high))
-                                                        for k in space},
-                                                distributions=dists, value=float(row["valid_acc"]))
-                      for _, row in table.iterrows()])
-    return study
+    return names, np.clip(x, sides[:, 0], sides[:, 1]), table["valid_acc"].to_numpy(dtype=float), sides
+
+
+def _variances(tree, sides: np.ndarray, subsets: list[tuple[int, ...]]) -> tuple[float, list[float]]:
+    """One regression tree's total variance over the box ``sides`` (uniform measure) and the
+    variance of its marginal on each of ``subsets`` (Hutter et al. 2014): the tree's leaves
+    are boxes, and its marginal on a subset is constant on the grid of the subset's split
+    points. ``tree``: a fitted scikit-learn tree's documented ``tree_`` arrays."""
+    n, d = tree.node_count, len(sides)
+    lo, hi = np.empty((n, d)), np.empty((n, d))
+    lo[0], hi[0] = sides[:, 0], sides[:, 1]
+    for node in range(n):  # scikit-learn numbers a node before its children
+        f = tree.feature[node]
+        if f >= 0:
+            left, right, cut = tree.children_left[node], tree.children_right[node], tree.threshold[node]
+            lo[left], hi[left], lo[right], hi[right] = lo[node], hi[node], lo[node], hi[node]
+            hi[left, f] = lo[right, f] = cut
+    leaf = tree.feature < 0
+    lo, hi, value = lo[leaf], hi[leaf], tree.value[leaf].reshape(-1)
+    size = hi - lo
+    weight = size.prod(axis=1)
+    total = np.average((value - np.average(value, weights=weight)) ** 2, weights=weight)
+    out = []
+    for subset in subsets:
+        rest = [k for k in range(d) if k not in subset]
+        # each leaf's share of the box along the other hyperparameters, times its value
+        mass = value * (size[:, rest] / (sides[rest, 1] - sides[rest, 0])).prod(axis=1)
+        mids, widths = [], []
+        for f in subset:
+            edges = np.concatenate([[sides[f, 0]], np.unique(tree.threshold[tree.feature == f]), [sides[f, 1]]])
+            mids.append((edges[1:] + edges[:-1]) / 2)
+            widths.append(np.diff(edges))
+        cells = np.stack(np.meshgrid(*mids, indexing="ij"), axis=-1).reshape(-1, len(subset))
+        cell_weight = np.prod(np.stack(np.meshgrid(*widths, indexing="ij"), axis=-1).reshape(-1, len(subset)), axis=1)
+        inside = np.ones((len(cells), len(value)), dtype=bool)
+        for i, f in enumerate(subset):
+            inside &= (lo[:, f] < cells[:, [i]]) & (cells[:, [i]] < hi[:, f])
+        marginal = inside @ mass
+        out.append(float(np.average((marginal - np.average(marginal, weights=cell_weight)) ** 2, weights=cell_weight)))
+    return float(total), out
 
 
 def _lo_hi(scale: str, low: float, high: float) -> tuple[float, float]:
@@ -80,23 +115,25 @@ def _lo_hi(scale: str, low: float, high: float) -> tuple[float, float]:
 def scores(table: pd.DataFrame, optimizer: str, seed: int = 0,
            pair: tuple[str, str] = ("lr", "batch_size"), box: dict | None = None) -> dict[str, float]:
     """Fraction of the variance of validation accuracy explained by each hyperparameter's
-    main effect, and by the interaction of ``pair`` (key ``"lr x batch_size"``)."""
-    from optuna.importance import FanovaImportanceEvaluator
-    study = _study(table, optimizer, box)
-    names = list(SPACES[optimizer])
-    evaluator = FanovaImportanceEvaluator(n_trees=N_TREES, seed=seed)
-    main = evaluator.evaluate(study, params=names)  # fractions of the variance, unnormalised
-    # the interaction, from the forest optuna just fitted: V(i, j) - V(i) - V(j), per tree
-    # (the singles' per-tree variances optuna computed and kept, clipped at 0 as here; its
-    # forest's columns are the hyperparameters sorted by name)
-    fanova = evaluator._evaluator
-    i, j = sorted(names).index(pair[0]), sorted(names).index(pair[1])
-    fractions = []
-    for t, tree in enumerate(fanova._trees):
-        if tree.variance > 0:
-            joint = max(0.0, tree.get_marginal_variance(np.array([i, j])))
-            fractions.append((joint - fanova._variances[i][t] - fanova._variances[j][t]) / tree.variance)
-    return {**{k: float(main[k]) for k in names}, f"{pair[0]} x {pair[1]}": float(np.mean(fractions))}
+    main effect, and by the interaction of ``pair`` (key ``"lr x batch_size"``): per tree
+    of a random forest fitted to the runs (optuna's fANOVA settings: ``N_TREES`` trees,
+    depth up to 64, a leaf per run), the marginal's variance over the tree's, averaged over
+    the trees with any variance; the interaction is V(i, j) - V(i) - V(j), each marginal
+    variance clipped at 0."""
+    from sklearn.ensemble import RandomForestRegressor
+    names, x, y, sides = _design_matrix(table, optimizer, box)
+    forest = RandomForestRegressor(n_estimators=N_TREES, max_depth=64, min_samples_split=2, min_samples_leaf=1,
+                                   random_state=seed).fit(x, y)
+    i, j = names.index(pair[0]), names.index(pair[1])
+    mains, pairs = [], []
+    for est in forest.estimators_:
+        total, (*single, joint) = _variances(est.tree_, sides, [(k,) for k in range(len(names))] + [(i, j)])
+        if total > 0:
+            single = np.clip(single, 0.0, None)
+            mains.append(single / total)
+            pairs.append((max(0.0, joint) - single[i] - single[j]) / total)
+    main = np.mean(mains, axis=0)
+    return {**{k: float(main[names.index(k)]) for k in SPACES[optimizer]}, f"{pair[0]} x {pair[1]}": float(np.mean(pairs))}
 
 
 def draws(table: pd.DataFrame, optimizer: str, reps: int = BOOTSTRAP, seed: int = 0,
