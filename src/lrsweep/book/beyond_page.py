@@ -87,21 +87,8 @@ def importance_section(problems_: list[str] | None = None, results_dir=None, fig
               "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
               "design_budget": design_budget_sentence(designs.sobol.points, tuned),
               "importance_level": f"{analysis.LEVEL:.0%}"}
-    head = """## How much each hyperparameter matters
-
-Each design is a scrambled Sobol sequence over an optimizer's hyperparameters, one run per
-point with seed 0: for Adam {glue:text}`space_adam`; for SGD with momentum
-{glue:text}`space_sgd`. Functional ANOVA {cite:p}`hutter2014fanova` (optuna's fANOVA, a
-random forest fitted to the runs) splits the variance of the final validation accuracy into
-a share per hyperparameter and per interaction; the intervals are {glue:text}`importance_level` percentile bootstrap
-intervals over the runs, the forest refitted each time. A resample repeats some runs, which
-lets the forest read a little variance into hyperparameters that explain none, so the
-interval of a small share can sit above its estimate: it errs against the claim that the
-betas do not matter, never for it. {glue:text}`design_budget`
-{glue:text}`designs_pending`
-"""
     if shares is None:
-        return head + "\nNo design on these problems is stored yet.\n", values
+        return "No design on these problems is stored yet.\n", values
     values.update(near_sentence=near_sentence(near),
                   near_decades=f"{importance.NEAR:g}", near_min=str(importance.MIN_NEAR),
                   importance_sentence=importance_sentence(shares),
@@ -112,33 +99,9 @@ betas do not matter, never for it. {glue:text}`design_budget`
                        "term": ("term", wording.term), f"share of the variance ({analysis.LEVEL:.0%} interval)": ("shown", "{}"),
                        "runs (n)": ("n_runs", "{}")}),
                   fig_importance=figures.saved("fig-importance", figures.importance(shares), figures_dir))
-    return head + f"""
-{{glue:text}}`importance_sentence`
-
-```{{glue:figure}} fig_importance
-:name: fig-importance
-
-Share of the variance of the final validation accuracy explained by each hyperparameter
-and by the interaction of the learning rate with the batch size (functional ANOVA over a
-Sobol design, one run per point), with {{glue:text}}`importance_level` bootstrap intervals over the runs; a panel per
-problem, a colour per optimizer.
-```
-
-{report.table_block("importance_table", "Share of the variance of the final validation accuracy explained by each hyperparameter, per design", "tbl-importance")}
-
-### Once the learning rate is about right
-
-A share of the variance depends on the box it is measured over: the wider the learning
-rate's range, the more of the variance it explains. So the same analysis is run once more
-on the runs of each design whose learning rate lies within {{glue:text}}`near_decades` decades
-of the study's tuned learning rate at the design's budget, with the learning rate's side of
-the box narrowed to that window (at least {{glue:text}}`near_min` runs in it). This check was
-added after the designs' results had been read. The thread's claim about the betas is about
-them once the learning rate is set, so its verdict is now judged here; the verdict of the
-rule fixed first, over each whole design, stays beside it in the claims table.
-At a fixed budget in epochs a larger batch takes fewer steps, so the batch size's share
-includes that. {{glue:text}}`near_sentence`
-""", values
+    return report.fill("importance", table=report.table_block(
+        "importance_table", "Share of the variance of the final validation accuracy explained by each "
+        "hyperparameter, per design", "tbl-importance")), values
 
 
 def batch_sentence(best: pd.DataFrame) -> str:
@@ -187,34 +150,15 @@ def batch_section(problems_: list[str] | None = None, results_dir=None, figures_
                                       for p, (e, sizes) in sweep.sweeps.items()),
               "batch_window": f"{sweep.window:g}", "batch_seed": str(sweep.seed),
               "batch_pending": f"Still running, so not shown yet: {'; '.join(pending)}." if pending else ""}
-    head = """## The best learning rate against the batch size
-
-At each batch size, each optimizer trains with the study's learning rates within
-{glue:text}`batch_window` decades of its tuned one, with seed {glue:text}`batch_seed` and
-the designs' budget ({glue:text}`batch_plan`); the best learning rate is chosen on
-validation. One seed and half-decade steps make each best
-learning rate uncertain by about a step. {glue:text}`batch_pending`
-"""
     if not ready:
-        return head + "\nNo batch-size sweep on these problems is stored yet.\n", values
+        return "No batch-size sweep on these problems is stored yet.\n", values
     swept = pd.concat(ready, ignore_index=True)
     best = batch_lr.best_lrs(swept)
     values.update(batch_sentence=batch_sentence(best),
                   kept_sentence=kept_sentence(beyond_summary.kept(swept, results_dir, designs), math.sqrt(analysis.test_var(
                       *[swept["test_acc"].median()] * 2, int(swept["n_test"].iloc[0])))),
                   fig_batch=figures.saved("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
-    return head + f"""
-{{glue:text}}`batch_sentence` {{glue:text}}`kept_sentence`
-
-```{{glue:figure}} fig_batch
-:name: fig-batch-lr
-
-The best learning rate (chosen on validation, one seed) against the batch size, per
-optimizer; a hollow marker where it is the smallest or largest learning rate tried at that
-batch size. Grey guides: the square-root (dotted) and linear (dashed) scaling rules through
-the middle batch size.
-```
-""", values
+    return report.fill("batch"), values
 
 
 def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
@@ -232,26 +176,14 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
               "beyond_hours": f"{costs.chapter_hours('beyond', results_dir, designs.study):.1f}",
               "unmeasured_cost": unmeasured_cost(results_dir, designs)}
     if table is None:
-        return "## The alternatives to tuning\n\nNo problem has its study stored yet.\n", values
+        return "No problem has its study stored yet.\n", values
     own = shown(table)
     values.update(alternatives_table=own, cheapest=beyond_summary.cheapest_sentence(table),
                   fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
-    return f"""## The alternatives to tuning
-
-{{glue:text}}`cheapest` {{glue:text}}`measured`
-
-```{{glue:figure}} fig_alternatives
-:name: fig-alternatives
-
-Cost against regret of each alternative to tuning Adam's learning rate, cheapest first (in
-brackets: the training runs its choice needs, and the problems it was measured on where
-not all): its regret against tuned Adam on the problem
-where the regret's {{glue:text}}`level` interval reaches highest, with that interval. Left
-of the dashed line the loss is within {{glue:text}}`delta` point.
-```
-
-{"" if own.cells.empty else report.table_block("alternatives_table", "The alternatives that needed runs of their own, on the problems they ran on: regret against tuned Adam (the default and the coarse grids on every problem: {numref}`tbl-answer` and {numref}`tbl-grids`)", "tbl-alternatives")}
-""", values
+    return report.fill("alternatives", table="" if own.cells.empty else report.table_block(
+        "alternatives_table", "The alternatives that needed runs of their own, on the problems they ran on: "
+        "regret against tuned Adam (the default and the coarse grids on every problem: {numref}`tbl-answer` "
+        "and {numref}`tbl-grids`)", "tbl-alternatives")), values
 
 
 def _points(sd: float) -> str:

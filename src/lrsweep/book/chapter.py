@@ -7,7 +7,6 @@ a rerun with other problems gets sections for those.
 """
 from __future__ import annotations
 
-import string
 from pathlib import Path
 
 import pandas as pd
@@ -28,14 +27,6 @@ def _epoch_lrs(cell: pd.DataFrame) -> list[float]:
     near = [lrs[j] for j in (i - 2, i + 2) if 0 <= j < len(lrs)]
     default = optim.get(cell["optimizer"].iloc[0]).default_lr
     return sorted({best, *near, *([default] if default in lrs else [])})
-
-
-TEMPLATES = Path(__file__).with_name("templates")
-
-
-def fill(template: str, **fields) -> str:
-    """A MyST template of ``templates/`` (``$name`` fields) filled in."""
-    return string.Template((TEMPLATES / f"{template}.md").read_text()).substitute(fields)
 
 
 def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -> tuple[str, dict]:
@@ -63,10 +54,10 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
     chosen = {o: _epoch_lrs(final[final["optimizer"] == o]) for o in sorted(set(final["optimizer"]))}
     values[k("fig_epochs")] = figures.saved(epoch_fig, figures.curves_over_epochs(table, problem, chosen),
                                      figures_dir)
-    sentences = [fill("optimizer", label=optim.get(o).label, problem=problem, optimizer=o)
+    sentences = [report.fill("optimizer", label=optim.get(o).label, problem=problem, optimizer=o)
                  for o in chosen]  # the optimizers this rerun has, each in the same words
     name = wording.readable(problem)
-    return fill("problem", name=name, description=problems.get(problem).description, problem=problem,
+    return report.fill("problem", name=name, description=problems.get(problem).description, problem=problem,
                 sentences=" ".join(sentences), lr_fig=lr_fig, epoch_fig=epoch_fig,
                 summary_table=report.table_block(k("summary_table"), f"{name}: the default and the tuned "
                                                  "learning rate, per optimizer", f"tbl-{slug}")), values
@@ -74,7 +65,7 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
 
 def pending(problem: str, now: Progress) -> str:
     """The section of a problem whose study is still running, in place of its results."""
-    return fill("pending", name=wording.readable(problem), description=problems.get(problem).description,
+    return report.fill("pending", name=wording.readable(problem), description=problems.get(problem).description,
                 problem=problem, done=now.done, planned=now.planned, stage=now.stage)
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import string
+from pathlib import Path
 
 import pandas as pd
 
@@ -95,6 +97,15 @@ class Table:
 
     def __repr__(self) -> str:
         return self.cells.to_string(index=False)
+
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def fill(template: str, **fields) -> str:
+    """A MyST template of ``templates/`` (``$name`` fields) filled in: the text a page
+    repeats per problem, or shows only once its runs are stored."""
+    return string.Template((TEMPLATES / f"{template}.md").read_text()).substitute(fields)
 
 
 def table_block(key: str, caption: str, name: str) -> str:

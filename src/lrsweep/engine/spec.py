@@ -11,7 +11,7 @@ from ..store import optim, problems
 from ..store.config import CONSTANT, RunConfig, SCHEDULES
 
 
-def _list(value, what: str) -> list:
+def as_list(value, what: str) -> list:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise UsageError(f"{what} must be a list, got {value!r} "
                          "(with papermill, pass lists as YAML: -y '{\"%s\": [...]}')" % what)
@@ -22,7 +22,7 @@ def _list(value, what: str) -> list:
 
 
 def _names(value, what: str, registry: dict) -> tuple[str, ...]:
-    for v in _list(value, what):
+    for v in as_list(value, what):
         if v not in registry:
             raise UsageError(f"unknown {what[:-1]} {v!r}; allowed: {', '.join(registry)}")
     return tuple(dict.fromkeys(value))
@@ -51,7 +51,7 @@ def integer_at_least(v, what: str, minimum: int) -> int:
 
 def _lrs(value) -> tuple[float, ...]:
     out = []
-    for v in _list(value, "lrs"):
+    for v in as_list(value, "lrs"):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             raise UsageError(f"every lr must be a finite number > 0, got {v!r}")
         out.append(float(v))
@@ -79,7 +79,7 @@ class SweepSpec:
         set_(self, "optimizers", _names(self.optimizers, "optimizers", optim.OPTIMIZERS))
         set_(self, "lrs", _lrs(self.lrs))
         set_(self, "seeds", tuple(dict.fromkeys(
-            integer_at_least(s, "every seed", 0) for s in _list(self.seeds, "seeds"))))
+            integer_at_least(s, "every seed", 0) for s in as_list(self.seeds, "seeds"))))
         set_(self, "epochs", integer_at_least(self.epochs, "epochs", 1))
         if not isinstance(self.settings, dict):
             raise UsageError(f"settings must be a mapping of name to value, got {self.settings!r}")

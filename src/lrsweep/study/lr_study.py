@@ -51,15 +51,17 @@ class LrStudy:
                stage2_seeds=None, settings: dict | None = None) -> "LrStudy":
         """This design with a rerun's changes (each None: as here): ``lrs`` replaces the
         whole grid, ``epochs`` every budget, ``stage2_seeds`` the seeds of every problem."""
+        from ..engine.spec import as_list  # a papermill string is refused here, before any work
         changes = {}
-        if optimizers:
-            changes["optimizers"] = tuple(optimizers)
-        if lrs:
-            changes.update(grid=tuple(lrs), grid_above={})
-        if epochs:
+        if optimizers is not None:
+            changes["optimizers"] = tuple(as_list(optimizers, "optimizers"))
+        if lrs is not None:
+            changes.update(grid=tuple(as_list(lrs, "lrs")), grid_above={})
+        if epochs is not None:
             changes["epochs"] = epochs
-        if stage2_seeds:
-            changes["stage2_seeds"] = {"small": tuple(stage2_seeds), "conv": tuple(stage2_seeds)}
+        if stage2_seeds is not None:
+            seeds = tuple(as_list(stage2_seeds, "stage2_seeds"))
+            changes["stage2_seeds"] = {"small": seeds, "conv": seeds}
         if settings:
             changes["settings"] = dict(settings)
         return replace(self, **changes) if changes else self
@@ -68,7 +70,7 @@ class LrStudy:
         return self.budget(problem)
 
     def budget(self, problem: str) -> int:
-        if self.epochs:
+        if self.epochs is not None:
             return self.epochs
         if problem not in self.budgets:
             raise UsageError(f"{problem!r} is not in the published study; allowed: {', '.join(self.budgets)}")
