@@ -43,8 +43,10 @@ def test_plain_answer_without_results_says_so():
 
 
 def test_design_sentence_names_each_seed_count():
-    assert wording.design_phrase(["mnist_logreg"], [0, 1]).endswith("get 2 seeds")
-    text = wording.design_phrase(["fmnist_mlp", "fmnist_2c2d"], None)
+    from lrsweep.study import lr_study
+    study = lr_study.PUBLISHED
+    assert wording.design_phrase(["mnist_logreg"], study.varied(stage2_seeds=[0, 1])).endswith("get 2 seeds")
+    text = wording.design_phrase(["fmnist_mlp", "fmnist_2c2d"], study)
     assert text.endswith("get 5 (Fashion-MNIST (MLP)) or 3 (Fashion-MNIST (2c2d CNN)) seeds")
 
 

@@ -47,10 +47,12 @@ table, running = lr_study.PUBLISHED.stored(list(lr_study.PUBLISHED.problems), No
 assert table is not None and not running, running
 for problem in budget.PUBLISHED.runs:
     budget.PUBLISHED.progress(problem), budget.PUBLISHED.stored(problem)
-beyond_summary.read_designs()
-beyond_summary.rows(list(lr_study.PUBLISHED.problems), None, train_missing=False)
-beyond_summary.batch_caveat(None)
-citation.build_provenance()
+from lrsweep.book.evidence import Evidence
+evidence = Evidence()
+beyond_summary.read_designs(evidence)
+beyond_summary.rows(evidence, train_missing=False)
+beyond_summary.batch_caveat(evidence)
+citation.build_provenance(evidence)
 assert "torch" not in sys.modules
 """
 

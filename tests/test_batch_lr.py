@@ -51,19 +51,20 @@ def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data):
 
     # the chapter's section: pending until the sweep is stored, then the best lr per batch size
     from lrsweep.book import beyond_page
-    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig", designs=designs)
+    from lrsweep.book.evidence import Evidence
+    text, values = beyond_page.batch_section(Evidence(tmp_path, designs=designs), tmp_path / "fig")
     n = len(got)
     assert values["batch_pending"] == f"Still running, so not shown yet: mnist_logreg ({n} of {2 * n} runs)."
     assert values["batch_plan"] == "on MNIST (logistic regression), batch sizes 64 and 128 with 1 epoch"
     assert "No batch-size sweep" in text
     designs.batch.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
-    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig", designs=designs)
+    text, values = beyond_page.batch_section(Evidence(tmp_path, designs=designs), tmp_path / "fig")
     assert values["batch_pending"] == "" and "fig-batch-lr" in text
     assert values["batch_sentence"].startswith("On MNIST (logistic regression), Adam's best learning rate is ")
     assert "at batch size 64 and" in values["batch_sentence"] and "over 2 batch sizes" in values["batch_sentence"]
     assert f"Adam at {tuned:g} (its tuned learning rate at batch size 128) loses " in values["kept_sentence"]
     assert " at 64, " in values["kept_sentence"] and values["kept_sentence"].endswith(" at 128.")
-    caveat = beyond_summary.batch_caveat(tmp_path, designs=designs)
+    caveat = beyond_summary.batch_caveat(Evidence(tmp_path, designs=designs))
     assert "on MNIST (logistic regression), its best learning rate moved" in caveat and f"keeping {tuned:g} lost" in caveat
 
 
@@ -77,7 +78,8 @@ def test_only_published_problems_have_a_batch_sweep(capsys):
 
 def test_a_store_without_the_study_shows_the_sweep_as_waiting_for_it(tmp_path):
     from lrsweep.book import beyond_page
-    text, values = beyond_page.batch_section(None, tmp_path, tmp_path / "fig")
+    from lrsweep.book.evidence import Evidence
+    text, values = beyond_page.batch_section(Evidence(tmp_path), tmp_path / "fig")
     assert values["batch_pending"] == ("Still running, so not shown yet: "
                                        + "; ".join(f"{p} (its study first)" for p in batch_lr.PUBLISHED.sweeps) + ".")
-    assert beyond_summary.batch_caveat(tmp_path) == ""
+    assert beyond_summary.batch_caveat(Evidence(tmp_path)) == ""

@@ -7,6 +7,7 @@ from lrsweep.study import beyond, lr_study, registry
 from lrsweep.engine import range_test
 from lrsweep.errors import UsageError
 from lrsweep.book import beyond_summary
+from lrsweep.book.evidence import Evidence
 
 
 @pytest.fixture
@@ -48,13 +49,15 @@ def test_the_chapter_shows_a_problem_once_its_study_and_alternatives_are_stored(
     runs, ranges, figs = tmp_path / "runs", tmp_path / "range", tmp_path / "figs"
     small.study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
     # with the study alone: only what the study itself gives, and the alternatives pending
-    text, values = beyond_page.run(["mnist_logreg"], runs, figs, ranges, train_missing=False, designs=small)
+    def page():  # the chapter's evidence, as its notebook opens it
+        return Evidence(runs, designs=small, problems=["mnist_logreg"], range_dir=ranges)
+    text, values = beyond_page.run(page(), figs)
     assert values["n_ready"] == "1" and "mnist_logreg (0 of" in values["pending_note"]
     assert "of its alternatives" in values["pending_note"]
     assert values["alternatives_table"].cells.empty and "tbl-alternatives" not in text
     assert values["cheapest"].startswith("Of the choices measured on MNIST (logistic regression) (Adam's default")
     small.alternatives.run("mnist_logreg", runs, ranges, executor="inprocess", quiet=True)
-    text, values = beyond_page.run(["mnist_logreg"], runs, figs, ranges, train_missing=False, designs=small)
+    text, values = beyond_page.run(page(), figs)
     assert values["n_ready"] == "1" and "fig-alternatives" in text and "tbl-alternatives" in text
     # the alternatives trained for the chapter beside tuned Adam; the default and the grids
     # are in the answer's and the synthesis's tables, not repeated
@@ -86,16 +89,16 @@ def test_problems_without_alternatives_show_the_studys_and_what_the_rest_would_c
     designs = replace(designs, alternatives=replace(designs.alternatives, kinds={}))
     runs = tmp_path / "runs"
     designs.study.run("mnist_logreg", runs, executor="inprocess", quiet=True)
-    table, running = beyond_summary.rows(["mnist_logreg"], runs, tmp_path / "range", train_missing=False,
-                                         designs=designs)
+    evidence = Evidence(runs, designs=designs, problems=["mnist_logreg"], range_dir=tmp_path / "range")
+    table, running = beyond_summary.rows(evidence, train_missing=False)
     assert not running and set(table["problem"]) == {"mnist_logreg"}
     assert "Adam at 0.001" in set(table["alternative"]) and "LR range test" not in set(table["alternative"])
     # the estimate: one run per lr-free optimizer and the range test's pick, per stage-2 seed
     from lrsweep.store import records
     from lrsweep.book.costs import study_run_hours
-    hours = study_run_hours(runs, designs.study)["mnist_logreg"]
+    hours = study_run_hours(records.load_all(runs), designs.study)["mnist_logreg"]
     walls = [r["wall_time_s"] for r in records.load_all(runs) if r["status"] == "ok"]
     assert hours == pytest.approx(sum(walls) / len(walls) / 3600)
     expected = (len(beyond.AT_DEFAULT) + 1) * len(designs.study.stage2_seeds_of("mnist_logreg")) * hours
-    assert f"MNIST (logistic regression) about {expected:.1f} hours" in beyond_page.unmeasured_cost(runs, designs)
+    assert f"MNIST (logistic regression) about {expected:.1f} hours" in beyond_page.unmeasured_cost(evidence)
     assert "MNIST (logistic regression), none (only those read from the study" in beyond_page.measured_sentence(designs)

@@ -1,3 +1,4 @@
+from lrsweep.book.evidence import Evidence
 from lrsweep.book import citation
 from lrsweep.store import paths, records
 from lrsweep.engine.sweep import SweepSpec
@@ -44,7 +45,7 @@ def test_build_provenance_counts_commits_and_lists_datasets(tmp_path):
         prov = {"git": {"commit": commit}, "packages": {"torch": "9.9"}}
         outcome = records.Outcome(data=data)
         records.write(tmp_path, records.make(cfg, outcome, budget=1, engine={}, provenance=prov))
-    prov = citation.build_provenance(tmp_path)
+    prov = citation.build_provenance(Evidence(tmp_path))
     assert prov["n_records"] == 2 and prov["record_commits"] == {"c1": 1, "unknown": 1}
     assert prov["record_torch"] == {"9.9": 2}
     assert prov["datasets"] == {"mnist": {"label": "MNIST", "checksums": {"a.gz": "sha256:00"}}}
@@ -59,8 +60,8 @@ def test_every_run_as_one_csv_for_readers(tmp_path, small_data):
     from lrsweep.engine.sweep import run_sweep
     runs = tmp_path / "runs"
     table = run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2], [0], 1), runs, quiet=True)
-    first = citation.write_runs_csv(tmp_path / "a", runs)
-    again = citation.write_runs_csv(tmp_path / "b", runs)
+    first = citation.write_runs_csv(tmp_path / "a", Evidence(runs))
+    again = citation.write_runs_csv(tmp_path / "b", Evidence(runs))
     assert first.read_bytes() == again.read_bytes()  # byte-identical across builds
     back = pd.read_csv(first)
     assert list(back.columns) == records.COLUMNS and len(back) == len(table) == 4

@@ -157,7 +157,8 @@ def test_the_designs_section_shows_stored_designs_and_the_progress_of_others(tmp
     designs = replace(registry.PUBLISHED, sobol=design.SobolDesigns({("mnist_logreg", "adam"): (8, 1),
                                                                       ("mnist_logreg", "sgd_momentum"): (4, 1)}))
     designs.sobol.run_of("mnist_logreg", "adam", tmp_path, executor="inprocess", quiet=True)
-    text, values = beyond_page.importance_section(None, tmp_path, tmp_path / "fig", designs=designs)
+    from lrsweep.book.evidence import Evidence
+    text, values = beyond_page.importance_section(Evidence(tmp_path, designs=designs), tmp_path / "fig")
     assert "Adam on mnist_logreg (1 of 4 runs)" not in values["designs_pending"]
     assert "SGD-momentum on mnist_logreg (0 of 4 runs)" in values["designs_pending"]
     assert "over 8 Sobol points of Adam's space trained for 1 epochs" in values["importance_sentence"]

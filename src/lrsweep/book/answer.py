@@ -6,14 +6,14 @@ published study or for any rerun.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
 from ..store import optim
 from ..stats import analysis, deepobs
-from ..study import budget, lr_study
+from ..study import budget
 from . import beyond_summary, claims, figures, report, verdicts, wording
+from .evidence import Evidence
 
 
 def todo_short(final: pd.DataFrame, summary: pd.DataFrame, optimizer: str = "adam") -> str:
@@ -28,23 +28,20 @@ def todo_short(final: pd.DataFrame, summary: pd.DataFrame, optimizer: str = "ada
             f"(within {tol} on {len(enough)} of {summary['problem'].nunique()}).")
 
 
-def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *, optimizers=None,
-        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> dict:
+def run(evidence: Evidence, figures_dir=None) -> dict:
     """The values the first page (intro.ipynb, whose MyST cells hold its prose) glues: the
-    answer box's sentences, the headline figure, the evidence under them. ``problems_``
-    None: every problem of the published study; other design arguments as in
-    ``lr_study.LrStudy.varied``."""
-    study = lr_study.PUBLISHED.varied(optimizers=optimizers, lrs=lrs, epochs=epochs, stage2_seeds=stage2_seeds)
-    problems_ = problems_ or list(study.problems)
-    table, running = study.stored(problems_, results_dir, train_missing=train_missing)
+    answer box's sentences, the headline figure, the evidence under them, from the page's
+    study (``evidence.study`` on ``evidence.problems``)."""
+    problems_, study = evidence.problems, evidence.study
+    table, running = evidence.studied()
     # the alternatives are only read here (their chapter trains them in a variant book)
-    alternatives, _ = beyond_summary.rows(problems_, results_dir, train_missing=False)
-    shares, designs_running, near, _ = beyond_summary.read_designs(results_dir=results_dir)  # read once, used twice
-    values = {"pending_note": verdicts.pending_note(running), "design": wording.design_phrase(problems_, stage2_seeds),
+    alternatives, _ = beyond_summary.rows(evidence, train_missing=False)
+    shares, designs_running, near, _ = beyond_summary.read_designs(evidence)  # read once, used twice
+    values = {"pending_note": verdicts.pending_note(running), "design": wording.design_phrase(problems_, study),
               "cheapest": beyond_summary.cheapest_sentence(alternatives),
               "importance": beyond_summary.importance_short(shares, designs_running),
-              "batch_caveat": beyond_summary.batch_caveat(results_dir),
-              "scope": verdicts.scope(problems_, epochs),
+              "batch_caveat": beyond_summary.batch_caveat(evidence),
+              "scope": verdicts.scope(problems_, study),
               "adam_default_lr": f"{optim.get('adam').default_lr:g}"}
     if table is None:
         raise UsageError("the first page answers from stored studies, and none of these problems has all "
@@ -52,7 +49,7 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
                          "or python -m lrsweep study PROBLEM).")
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
-    budget_rows, _ = budget.regret_rows(results_dir, study=table)
+    budget_rows, _ = budget.regret_rows(table, evidence.results_dir, evidence.designs.long)
     budget_rows = budget_rows[budget_rows["problem"].isin(problems_)]
     theirs = deepobs.default_regret_by_epoch(deepobs.load())
     theirs = theirs[(theirs["optimizer"] == "adam") & theirs["problem"].isin(problems_)]

@@ -4,13 +4,13 @@ from the Sobol designs, and the best lr against the batch size."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 
 from ..stats import analysis
 from ..study import alternatives, beyond
 from ..study.registry import PUBLISHED, Designs
+from .evidence import Evidence
 from . import beyond_summary, costs, figures, report, verdicts, wording
 
 
@@ -26,11 +26,12 @@ def shown(rows: pd.DataFrame) -> report.Table:
         f"{analysis.LEVEL:.0%} interval": ("ci", "{}"), "seeds (n)": ("n", "{}")})
 
 
-def unmeasured_cost(results_dir=None, designs: Designs = PUBLISHED) -> str:
+def unmeasured_cost(evidence: Evidence) -> str:
     """What the one-run alternatives would cost on each stored problem that lacks them,
     from the mean training time of its study's runs."""
     runs_per_seed = len(beyond.AT_DEFAULT) + 1  # the lr-free optimizers and the range test's pick
-    run_hours, out = costs.study_run_hours(results_dir, designs.study), []
+    designs = evidence.designs
+    run_hours, out = costs.study_run_hours(evidence.records(), designs.study), []
     for p in designs.study.problems:
         if p in designs.alternatives.kinds or (hours := run_hours.get(p)) is None:
             continue
@@ -73,19 +74,17 @@ def design_budget_sentence(points: dict, tuned: dict) -> str:
             "at the designs' budget and at its own: " + "; ".join(parts) + ".")
 
 
-def importance_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
-                       train_missing: bool = False, designs: Designs = PUBLISHED) -> tuple[str, dict]:
-    """How much each hyperparameter matters, from the Sobol designs on ``problems_``
-    (None: all) that are stored: MyST text and the values it glues."""
-    from dataclasses import replace
-
+def importance_section(evidence: Evidence, figures_dir=None) -> tuple[str, dict]:
+    """How much each hyperparameter matters, from the Sobol designs on the page's problems
+    that are stored (trained first where the evidence may train): MyST text and the values
+    it glues."""
     from ..study import design, importance
-    designs = replace(designs, sobol=designs.sobol.on(problems_))
-    shares, running, near, tuned = beyond_summary.read_designs(designs, results_dir, train_missing=train_missing)
+    sobol = evidence.designs.sobol.on(evidence.problems)
+    shares, running, near, tuned = beyond_summary.read_designs(evidence, sobol, train_missing=evidence.may_train)
     pending = beyond_summary.running_phrase(running)
     values = {"designs_pending": f"Still running, so not shown yet: {pending}." if pending else "",
               "space_adam": design.describe("adam"), "space_sgd": design.describe("sgd_momentum"),
-              "design_budget": design_budget_sentence(designs.sobol.points, tuned),
+              "design_budget": design_budget_sentence(sobol.points, tuned),
               "importance_level": f"{analysis.LEVEL:.0%}"}
     if shares is None:
         return "No design on these problems is stored yet.\n", values
@@ -139,13 +138,12 @@ def kept_sentence(lost: pd.DataFrame, test_se: float) -> str:
             "points): " + "; ".join(out) + ".")
 
 
-def batch_section(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *,
-                  train_missing: bool = False, designs: Designs = PUBLISHED) -> tuple[str, dict]:
-    """The best lr against the batch size, on the problems among ``problems_`` (None: all)
-    whose sweep (``designs.batch``) is stored: MyST text and the values it glues."""
+def batch_section(evidence: Evidence, figures_dir=None) -> tuple[str, dict]:
+    """The best lr against the batch size, on the page's problems whose sweep
+    (``evidence.designs.batch``) is stored: MyST text and the values it glues."""
     from ..study import batch_lr
-    sweep = designs.batch
-    ready, pending = beyond_summary.batch_sweeps(problems_, results_dir, train_missing, designs)
+    sweep = evidence.designs.batch
+    ready, pending = beyond_summary.batch_sweeps(evidence, train_missing=evidence.may_train)
     values = {"batch_plan": "; ".join(f"on {wording.readable(p)}, batch sizes {wording.and_list(list(map(str, sizes)))} with {e} epoch{'s' * (e != 1)}"
                                       for p, (e, sizes) in sweep.sweeps.items()),
               "batch_window": f"{sweep.window:g}", "batch_seed": str(sweep.seed),
@@ -155,26 +153,24 @@ def batch_section(problems_: list[str] | None = None, results_dir=None, figures_
     swept = pd.concat(ready, ignore_index=True)
     best = batch_lr.best_lrs(swept)
     values.update(batch_sentence=batch_sentence(best),
-                  kept_sentence=kept_sentence(beyond_summary.kept(swept, results_dir, designs), math.sqrt(analysis.test_var(
+                  kept_sentence=kept_sentence(beyond_summary.kept(swept, evidence), math.sqrt(analysis.test_var(
                       *[swept["test_acc"].median()] * 2, int(swept["n_test"].iloc[0])))),
                   fig_batch=figures.saved("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
     return report.fill("batch"), values
 
 
-def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None,
-        range_dir: str | Path | None = None, *, train_missing: bool = True,
-        designs: Designs = PUBLISHED) -> tuple[str, dict]:
-    """The chapter's MyST text and the values it glues. ``problems_`` None: every problem
-    of the study; a problem shows once its study is stored, its alternatives once all of
-    those ``designs.alternatives`` runs on it are."""
-    table, running = beyond_summary.rows(problems_, results_dir, range_dir, train_missing=train_missing,
-                                         designs=designs)
+def run(evidence: Evidence, figures_dir=None) -> tuple[str, dict]:
+    """The alternatives' section: MyST text and the values it glues. A problem of the page
+    shows once its study is stored, its alternatives once all those the published plan
+    runs on it are (trained first where the evidence may train)."""
+    designs = evidence.designs
+    table, running = beyond_summary.rows(evidence, train_missing=evidence.may_train)
     values = {"pending_note": verdicts.pending_note(running),
               "n_ready": str(0 if table is None else table["problem"].nunique()),
               "delta": f"{100 * analysis.DELTA:g}", "level": f"{analysis.LEVEL:.0%}",
               "measured": measured_sentence(designs),
-              "beyond_hours": f"{costs.chapter_hours('beyond', results_dir, designs.study):.1f}",
-              "unmeasured_cost": unmeasured_cost(results_dir, designs)}
+              "beyond_hours": f"{costs.chapter_hours('beyond', evidence.records(), designs.study):.1f}",
+              "unmeasured_cost": unmeasured_cost(evidence)}
     if table is None:
         return "No problem has its study stored yet.\n", values
     own = shown(table)

@@ -3,23 +3,21 @@ it: the alternatives' table, the designs' importance shares and the batch-size c
 as the sentence the first page and the synthesis quote."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from ..stats import analysis
 from ..study import alternatives
-from ..study.registry import PUBLISHED, Designs
 from . import report, wording
+from .evidence import Evidence
 
 
-def rows(problems_: list[str] | None = None, results_dir=None, range_dir: str | Path | None = None, *,
-         train_missing: bool = True, designs: Designs = PUBLISHED) -> tuple[pd.DataFrame | None, dict]:
-    """``alternatives.table`` over every problem whose study is stored (None if there is
-    none yet), with the alternatives ``designs.alternatives`` runs on it once all of them
-    are stored; the progress of the studies and alternatives still running."""
-    problems_ = problems_ or list(designs.study.problems)
-    main, running = designs.study.stored(problems_, results_dir, train_missing=train_missing)
+def rows(evidence: Evidence, *, train_missing: bool) -> tuple[pd.DataFrame | None, dict]:
+    """``alternatives.table`` over every problem of the page whose published study is
+    stored (None if there is none yet), with the alternatives the published plan runs on
+    it once all of them are stored (all trained first, with ``train_missing``); the
+    progress of the studies and alternatives still running."""
+    designs, results_dir, range_dir = evidence.designs, evidence.results_dir, evidence.range_dir
+    main, running = evidence.studied(designs.study, may_train=train_missing)
     if main is None:
         return None, running
     extra, picks = [], {}
@@ -66,13 +64,13 @@ def cheapest_sentence(table: pd.DataFrame | None) -> str:
             f"so each is judged there alone (whole interval, against tuned Adam): {'; '.join(parts)}.")
 
 
-def _tuned_by_design(designs: Designs, results_dir=None) -> dict[tuple[str, str], tuple[float, float, int]]:
-    """Per Sobol design whose problem's study is stored: the study's tuned lr (seed 0 and
-    the stage-2 seeds, chosen on validation) at the design's budget, at the study's own,
-    and that budget."""
-    table, _ = designs.study.stored(sorted({p for p, _ in designs.sobol.points}), results_dir, train_missing=False)
+def _tuned_by_design(evidence: Evidence, sobol) -> dict[tuple[str, str], tuple[float, float, int]]:
+    """Per Sobol design of ``sobol`` whose problem's published study is stored: the study's
+    tuned lr (seed 0 and the stage-2 seeds, chosen on validation) at the design's budget,
+    at the study's own, and that budget."""
+    table, _ = evidence.studied(evidence.designs.study, sorted({p for p, _ in sobol.points}), may_train=False)
     out = {}
-    for (problem, optimizer), (_, epochs) in designs.sobol.points.items():
+    for (problem, optimizer), (_, epochs) in sobol.points.items():
         cell = None if table is None else table[(table["problem"] == problem) & (table["optimizer"] == optimizer)]
         if cell is None or cell.empty:
             continue
@@ -81,13 +79,14 @@ def _tuned_by_design(designs: Designs, results_dir=None) -> dict[tuple[str, str]
     return out
 
 
-def read_designs(designs: Designs = PUBLISHED, results_dir=None, *, train_missing: bool = False):
-    """``importance.of_designs`` of ``designs.sobol`` (the shares, the designs still
-    running, the shares near the tuned lr) and ``_tuned_by_design``, which centres the
-    latter: every design's runs and the study's read once."""
+def read_designs(evidence: Evidence, sobol=None, *, train_missing: bool = False):
+    """``importance.of_designs`` of ``sobol`` (None: all the published Sobol designs): the
+    shares, the designs still running, the shares near the tuned lr; and
+    ``_tuned_by_design``, which centres the latter: every design's runs read once."""
     from ..study import importance
-    tuned = _tuned_by_design(designs, results_dir)
-    shares, running, near = importance.of_designs(designs.sobol, results_dir, train_missing=train_missing,
+    sobol = evidence.designs.sobol if sobol is None else sobol
+    tuned = _tuned_by_design(evidence, sobol)
+    shares, running, near = importance.of_designs(sobol, evidence.results_dir, train_missing=train_missing,
                                                   tuned={k: at for k, (at, _, _) in tuned.items()})
     return shares, running, near, tuned
 
@@ -117,13 +116,12 @@ def running_phrase(running: dict) -> str:
                      for (p, o), now in running.items())
 
 
-def batch_sweeps(problems_: list[str] | None, results_dir, train_missing: bool,
-                 designs: Designs = PUBLISHED) -> tuple[list, list[str]]:
-    """The batch-size sweeps of ``designs.batch`` on ``problems_`` (None: all) that are
-    stored (or trained, with ``train_missing``, once their problem's study is stored), and
-    the progress of the others as text."""
-    sweep, ready, pending = designs.batch, [], []
-    for p in (q for q in sweep.sweeps if problems_ is None or q in problems_):
+def batch_sweeps(evidence: Evidence, *, train_missing: bool, problems: list[str] | None = None) -> tuple[list, list[str]]:
+    """The published batch-size sweeps on ``problems`` (None: the page's) that are stored
+    (or trained, with ``train_missing``, once their problem's study is stored), and the
+    progress of the others as text."""
+    sweep, ready, pending, results_dir = evidence.designs.batch, [], [], evidence.results_dir
+    for p in (q for q in sweep.sweeps if q in (problems or evidence.problems)):
         if not sweep.study.progress(p, results_dir).complete:  # its window is centred on the study's lr
             pending.append(f"{p} (its study first)")
             continue
@@ -135,27 +133,27 @@ def batch_sweeps(problems_: list[str] | None, results_dir, train_missing: bool,
     return ready, pending
 
 
-def kept(swept: pd.DataFrame, results_dir=None, designs: Designs = PUBLISHED) -> pd.DataFrame:
+def kept(swept: pd.DataFrame, evidence: Evidence) -> pd.DataFrame:
     """``batch_lr.kept_regret`` of each optimizer's lr tuned by the study (at the sweep's
     budget, at the problem's own batch size)."""
     from ..study import batch_lr
-    sweep = designs.batch
+    sweep, results_dir = evidence.designs.batch, evidence.results_dir
     pairs = swept[["problem", "optimizer"]].drop_duplicates().itertuples(index=False)
     return batch_lr.kept_regret(swept, {(p, o): sweep.tuned(p, o, sweep.check(p)[0], results_dir)
                                         for p, o in pairs})
 
 
-def batch_caveat(results_dir=None, optimizer: str = "adam", designs: Designs = PUBLISHED) -> str:
+def batch_caveat(evidence: Evidence, optimizer: str = "adam") -> str:
     """One sentence for the answers, per stored sweep: how ``optimizer``'s best lr moved
     with the batch size, and where keeping its tuned lr lost most ("" if none)."""
     from ..study import batch_lr
     from ..store import optim
-    ready, _ = batch_sweeps(None, results_dir, train_missing=False, designs=designs)
+    ready, _ = batch_sweeps(evidence, train_missing=False, problems=list(evidence.designs.batch.sweeps))
     if not ready:
         return ""
     swept = pd.concat(ready, ignore_index=True)
     swept = swept[swept["optimizer"] == optimizer]
-    best, lost = batch_lr.best_lrs(swept), kept(swept, results_dir, designs)
+    best, lost = batch_lr.best_lrs(swept), kept(swept, evidence)
     parts = [f"on {wording.readable(p)}, its best learning rate moved {batch_lr.slope(best[best['problem'] == p]):+.1f} "
              f"decades per decade of batch size, and keeping {report.fmt_lr(d['kept_lr'].iloc[0])} lost "
              f"{100 * d['regret'].max():+.1f} points at batch size {int(d.loc[d['regret'].idxmax(), 'batch_size'])}"

@@ -8,6 +8,7 @@ from ..store import optim
 from ..stats import analysis, deepobs
 from ..study import budget, lr_study
 from . import figures, report, wording
+from .evidence import Evidence
 
 STUDY, LONG = budget.STUDY, budget.LONG
 SHOWN_EPOCHS = (1, 5, 10, 20, 30, 40, 60, 100)  # the budgets the tables list
@@ -44,9 +45,10 @@ def progress_note(progress: dict) -> str:
             if parts else "")
 
 
-def run(results_dir=None, figures_dir=None, train_missing: bool = False) -> dict:
+def run(evidence: Evidence, figures_dir=None) -> dict:
     """The values the chapter glues."""
-    rows, progress = budget.regret_rows(results_dir, train_missing)
+    study, _ = evidence.studied(evidence.study.varied(optimizers=["adam"]))
+    rows, progress = budget.regret_rows(study, evidence.results_dir, evidence.designs.long)
     theirs = deepobs.default_regret_by_epoch(deepobs.load())
     adam_theirs = theirs[theirs["optimizer"] == "adam"]
     at = adam_theirs.set_index(["problem", "epoch"])["regret"]
@@ -56,7 +58,7 @@ def run(results_dir=None, figures_dir=None, train_missing: bool = False) -> dict
             rows, adam_theirs, analysis.DELTA), figures_dir),
         "budget_verdict_table": verdict_table(rows),
         "budget_deepobs_table": deepobs_table(adam_theirs),
-        "budget_progress": progress_note(progress["long"]),
+        "budget_progress": progress_note(progress),
         "delta": wording.tolerance(),
         "level": f"{analysis.LEVEL:.0%}",
         "deepobs_epochs": str(int(theirs["epoch"].max())),

@@ -13,9 +13,9 @@ import pandas as pd
 
 from ..store import optim, problems
 from ..stats import analysis
-from ..study import lr_study
 from ..study.progress import Progress
 from . import figures, report, wording
+from .evidence import Evidence
 
 
 def _epoch_lrs(cell: pd.DataFrame) -> list[float]:
@@ -69,20 +69,16 @@ def pending(problem: str, now: Progress) -> str:
                 problem=problem, done=now.done, planned=now.planned, stage=now.stage)
 
 
-def run(problems_: list[str], results_dir=None, figures_dir=None, *, optimizers=None, lrs=None,
-        epochs: int | None = None, stage2_seeds: list[int] | None = None,
-        train_missing: bool = True) -> tuple[str, dict]:
-    """Every problem's section (runs reused, the missing ones trained unless
-    ``train_missing`` is False, when a study still running gets a note instead), and the
-    values to glue. None means as published (``study``)."""
-    study = lr_study.PUBLISHED.varied(optimizers=optimizers, lrs=lrs, epochs=epochs, stage2_seeds=stage2_seeds)
-    table, running = study.stored(problems_, results_dir, train_missing=train_missing)
+def run(evidence: Evidence, figures_dir=None) -> tuple[str, dict]:
+    """Every problem's section (runs reused, the missing ones trained where the evidence
+    may train, else a study still running gets a note instead), and the values to glue."""
+    table, running = evidence.studied()
     text, values = "", {}
-    for p in problems_:
+    for p in evidence.problems:
         if p in running:
             text += pending(p, running[p])
             continue
         t, v = section(p, table, figures_dir)
         text, values = text + t, {**values, **v}
-    values["design"] = wording.design_phrase(problems_, stage2_seeds)
+    values["design"] = wording.design_phrase(evidence.problems, evidence.study)
     return text, values

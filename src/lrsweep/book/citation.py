@@ -11,6 +11,7 @@ import yaml
 from ..store import paths, records
 from ..engine import provenance
 from . import report
+from .evidence import Evidence
 
 CFF = paths.ROOT / "CITATION.cff"
 CONFIG = paths.ROOT / "_config.yml"
@@ -48,10 +49,10 @@ def bibtex(cff: dict, commit: str | None = None, key: str = "lrsweep", url: str 
     return f"@misc{{{key}{year},\n{body}\n}}"
 
 
-def build_provenance(results_dir: str | Path | None = None) -> dict:
+def build_provenance(evidence: Evidence) -> dict:
     """The commit this build ran from, the commits and packages that trained the records,
     and the checksums of the datasets they trained on."""
-    recs = records.load_all(paths.runs_dir(results_dir))
+    recs = evidence.records()
     commits = Counter(r["provenance"]["git"]["commit"] or "unknown" for r in recs)
     torch_versions = Counter(r["provenance"]["packages"].get("torch", "unknown") for r in recs)
     engines = Counter(str((r.get("engine") or {}).get("version", "unknown")) for r in recs)
@@ -61,7 +62,7 @@ def build_provenance(results_dir: str | Path | None = None) -> dict:
         if d.get("dataset"):
             datasets[d["dataset"]] = {"label": d["label"], "checksums": d["checksums"]}
     return {"build": provenance.git_state(), "n_records": len(recs),
-            "runs_dir": paths.shown(paths.runs_dir(results_dir)),
+            "runs_dir": paths.shown(evidence.store),
             "record_commits": dict(commits.most_common()),
             "record_torch": dict(torch_versions.most_common()),
             "record_engines": dict(engines.most_common()), "datasets": datasets}
@@ -70,12 +71,12 @@ def build_provenance(results_dir: str | Path | None = None) -> dict:
 RUNS_CSV = "lrsweep-runs.csv.gz"
 
 
-def write_runs_csv(directory: str | Path, results_dir: str | Path | None = None) -> Path:
+def write_runs_csv(directory: str | Path, evidence: Evidence) -> Path:
     """Every run of the store as one tidy table (a row per run and epoch), gzipped and
     byte-identical across builds, for readers who re-analyse it."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    table = records.tidy(records.load_all(paths.runs_dir(results_dir)))
+    table = records.tidy(evidence.records())
     table.to_csv(out / RUNS_CSV, index=False, compression={"method": "gzip", "mtime": 0})
     return out / RUNS_CSV
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..store import paths, records
+from ..store import paths
 from . import costs, report, wording
+from .evidence import Evidence
 
 
 def load_bench(path: str | Path) -> dict:
@@ -15,16 +16,16 @@ def load_bench(path: str | Path) -> dict:
         return json.load(fh)
 
 
-def study_numbers(results_dir: str | Path | None = None) -> dict[str, str]:
-    recs = records.load_all(paths.runs_dir(results_dir))
+def study_numbers(evidence: Evidence) -> dict[str, str]:
+    recs = evidence.records()
     seconds = sum(r["wall_time_s"] for r in recs)
     return {"n_records": f"{len(recs):,}", "study_hours": f"{seconds / 3600:.2f}",
-            "runs_dir": paths.shown(paths.runs_dir(results_dir))}
+            "runs_dir": paths.shown(evidence.store)}
 
 
-def cost_table(results_dir: str | Path | None = None):
-    """``cost`` as a table for the page."""
-    return report.table(costs.run_costs(results_dir), {"chapter": ("chapter", "{}"), "problem": ("problem", wording.readable),
+def cost_table(evidence: Evidence):
+    """``costs.run_costs`` of the store as a table for the page."""
+    return report.table(costs.run_costs(evidence.records()), {"chapter": ("chapter", "{}"), "problem": ("problem", wording.readable),
                                "optimizer": ("optimizer", wording.optimizer_name),
                                "epochs asked": ("budget", "{}"), "runs": ("runs", "{:,}"),
                                "training hours": ("hours", "{:.2f}")})

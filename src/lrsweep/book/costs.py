@@ -1,11 +1,9 @@
 """What the study cost: training hours and runs per chapter, from the records' wall time."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from ..store import paths, problems, records
+from ..store import problems
 from ..study import lr_study
 
 
@@ -22,32 +20,30 @@ def chapter_of(cfg: dict, study: lr_study.LrStudy = lr_study.PUBLISHED) -> str:
     return chapter if in_study else "beyond"
 
 
-def run_costs(results_dir: str | Path | None = None, study: lr_study.LrStudy = lr_study.PUBLISHED) -> pd.DataFrame:
-    """Training hours (summed wall time of the records: runs went in parallel) and runs,
-    per chapter, problem and optimizer, with the budget each was trained for."""
+def run_costs(recs: list, study: lr_study.LrStudy = lr_study.PUBLISHED) -> pd.DataFrame:
+    """Training hours of records ``recs`` (summed wall time: runs went in parallel) and
+    runs, per chapter, problem and optimizer, with the budget each was trained for."""
     rows = [{"chapter": chapter_of(r["config"], study),
              "problem": r["config"]["problem"], "optimizer": r["config"]["optimizer"],
              "budget": r["budget"], "hours": r["wall_time_s"] / 3600}
-            for r in records.load_all(paths.runs_dir(results_dir))]
+            for r in recs]
     return (pd.DataFrame(rows, columns=["chapter", "problem", "optimizer", "budget", "hours"])
             .groupby(["chapter", "problem", "optimizer", "budget"], as_index=False)
             .agg(runs=("hours", "size"), hours=("hours", "sum")))
 
 
-def chapter_hours(chapter: str, results_dir: str | Path | None = None,
-                  study: lr_study.LrStudy = lr_study.PUBLISHED) -> float:
+def chapter_hours(chapter: str, recs: list, study: lr_study.LrStudy = lr_study.PUBLISHED) -> float:
     """Training hours of the runs counted in ``chapter`` (``chapter_of``)."""
-    cost = run_costs(results_dir, study)
+    cost = run_costs(recs, study)
     return float(cost.loc[cost["chapter"] == chapter, "hours"].sum())
 
 
-def study_run_hours(results_dir: str | Path | None = None,
-                    study: lr_study.LrStudy = lr_study.PUBLISHED) -> dict[str, float]:
+def study_run_hours(recs: list, study: lr_study.LrStudy = lr_study.PUBLISHED) -> dict[str, float]:
     """Per problem with one, the mean training hours of a run of its study that trained its
-    whole budget (a diverged run stops early and would make the mean look cheap); the
-    records read once."""
+    whole budget (a diverged run stops early and would make the mean look cheap), from
+    records ``recs``."""
     hours: dict[str, list[float]] = {}
-    for r in records.load_all(paths.runs_dir(results_dir)):
+    for r in recs:
         p = r["config"]["problem"]
         if (r["status"] == "ok" and r["budget"] == study.budget(p)
                 and chapter_of(r["config"], study) != "beyond"):

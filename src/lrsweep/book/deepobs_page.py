@@ -7,8 +7,8 @@ import pandas as pd
 
 from ..store import optim
 from ..stats import analysis, deepobs
-from ..study import lr_study
 from . import figures, report, verdicts, wording
+from .evidence import Evidence
 
 # Which of DeepOBS's baselines answers to which of our optimizers (their momentum is 0.99,
 # ours 0.9: at equal lr/(1 - momentum) the two take steps of about the same size)
@@ -16,11 +16,11 @@ THEIRS = {"adam": "adam", "sgd_momentum": "momentum_0.99"}
 COLUMNS = ["problem", "optimizer", "theirs", "budget", "ours", "theirs_budget", "theirs_last", "last"]
 
 
-def faithfulness(results_dir=None) -> tuple[dict, object]:
+def faithfulness(evidence: Evidence) -> tuple[dict, object]:
     """Our Adam test-accuracy curves against DeepOBS's at shared lrs and epochs (epoch 0
     excluded): the mean absolute difference, what it rests on, and the overlay figure."""
-    from ..store import paths, records
-    table = records.tidy(records.load_all(paths.runs_dir(results_dir)))
+    from ..store import records
+    table = records.tidy(evidence.records())
     matched = deepobs.matched(table[table["problem"].isin(deepobs.load()["problem"].unique())],
                               deepobs.load())
     matched = matched[matched["epoch"] > 0]
@@ -65,14 +65,14 @@ def best_lr_shown(rows: pd.DataFrame) -> report.Table:
         "DeepOBS's best (test), last epoch": ("theirs_last", report.fmt_lr)})
 
 
-def run(results_dir=None, figures_dir=None, train_missing: bool = True) -> dict:
+def run(evidence: Evidence, figures_dir=None) -> dict:
     """The values the chapter glues: the faithfulness numbers and overlay figure, and the
-    best-lr comparison on the problems whose study is complete."""
+    best-lr comparison on the problems of the page's study that DeepOBS ran and whose study
+    is complete."""
     curves = deepobs.load()
-    values, overlay = faithfulness(results_dir)
+    values, overlay = faithfulness(evidence)
     values["fig_deepobs_overlay"] = figures.saved("fig-deepobs-overlay", overlay, figures_dir)
-    shared = [p for p in lr_study.PUBLISHED.problems if p in set(curves["problem"])]
-    table, running = lr_study.PUBLISHED.stored(shared, results_dir, train_missing=train_missing)
+    table, running = evidence.studied(problems=[p for p in evidence.problems if p in set(curves["problem"])])
     rows = best_lr_table(table, curves) if table is not None else pd.DataFrame(columns=COLUMNS)
     values.update(report.design_numbers(list(THEIRS), []), best_lr_table=best_lr_shown(rows),
                   pending_note=verdicts.pending_note(running),

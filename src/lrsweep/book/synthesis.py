@@ -14,6 +14,7 @@ from ..store import optim
 from ..stats import analysis
 from ..study import lr_study
 from . import beyond_summary, claims, figures, report, verdicts, wording
+from .evidence import Evidence
 
 
 def _in_book_order(rows: pd.DataFrame) -> pd.DataFrame:
@@ -92,15 +93,13 @@ def budget_rows(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, *, optimizers=None,
-        lrs=None, epochs=None, stage2_seeds=None, train_missing: bool = True) -> dict:
-    """The values the synthesis glues (its prose is MyST in chapters/synthesis.ipynb).
-    ``problems_`` None: every problem of the published study whose runs are all stored."""
+def run(evidence: Evidence, figures_dir=None) -> dict:
+    """The values the synthesis glues (its prose is MyST in chapters/synthesis.ipynb), from
+    the page's study on every problem of ``evidence`` whose runs are all stored."""
     from ..stats import deepobs
-    study = lr_study.PUBLISHED.varied(optimizers=optimizers, lrs=lrs, epochs=epochs, stage2_seeds=stage2_seeds)
-    problems_ = problems_ or list(study.problems)
-    table, running = study.stored(problems_, results_dir, train_missing=train_missing)
-    shares, designs_running, near, _ = beyond_summary.read_designs(results_dir=results_dir)  # read once, used twice
+    problems_ = evidence.problems
+    table, running = evidence.studied()
+    shares, designs_running, near, _ = beyond_summary.read_designs(evidence)  # read once, used twice
     values = {"pending_note": verdicts.pending_note(running), "level": f"{analysis.LEVEL:.0%}",
               "delta": f"{100 * analysis.DELTA:g}", "n_problems": str(len(problems_) - len(running)),
               "plain_answer": verdicts.plain_answer(pd.DataFrame(columns=["optimizer"]))}
@@ -136,5 +135,5 @@ def run(problems_: list[str] | None = None, results_dir=None, figures_dir=None, 
         plain_answer=verdicts.plain_answer(summary, fixed), influence_sentence=verdicts.influence_sentence(summary, fixed),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
         importance=beyond_summary.importance_short(shares, designs_running),
-        batch_caveat=beyond_summary.batch_caveat(results_dir))
+        batch_caveat=beyond_summary.batch_caveat(evidence))
     return values

@@ -163,9 +163,9 @@ def influence_short(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str =
             f"{int(a['n'])} for {spec} and on {int(b['loto_within'])} of {int(b['n'])} for {them}.")
 
 
-def scope(problems_: list[str], epochs: int | None = None) -> str:
-    """What the answer was measured on, from the study's design."""
-    budgets = sorted({epochs or lr_study.PUBLISHED.budget(p) for p in problems_})
+def scope(problems_: list[str], study) -> str:
+    """What the answer was measured on, from the design of ``study`` (an ``LrStudy``)."""
+    budgets = sorted({study.budget(p) for p in problems_})
     span = f"{budgets[0]}" if len(budgets) == 1 else f"{budgets[0]} to {budgets[-1]}"
     batch = sorted({problems.get(p).batch_size for p in problems_})
     return (f"{span} epochs, a constant learning rate, batch size {'/'.join(map(str, batch))}, "

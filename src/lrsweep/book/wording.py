@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..store import datasets, optim, problems
 from ..stats import analysis
-from ..study import lr_study
 
 KINDS = {"logreg": "logistic regression", "mlp": "MLP", "2c2d": "2c2d CNN", "3c3d": "3c3d CNN"}
 
@@ -48,12 +47,13 @@ def problems_phrase(n: int, total: int, names: list[str]) -> str:
     return f"{n} of {plural(total, 'problem')} ({and_list([readable(p) for p in names])})"
 
 
-def design_phrase(problems_: list[str], stage2_seeds: list[int] | None) -> str:
-    """The two-stage design in words, with each problem's stage-2 seed count."""
+def design_phrase(problems_: list[str], study) -> str:
+    """The two-stage design of ``study`` (an ``LrStudy``) in words, with each problem's
+    stage-2 seed count."""
     by_count: dict[int, list[str]] = {}
     for p in problems_:
-        by_count.setdefault(len(stage2_seeds or lr_study.PUBLISHED.stage2_seeds_of(p)), []).append(p)
+        by_count.setdefault(len(study.stage2_seeds_of(p)), []).append(p)
     seeds = " or ".join(f"{n}" + (f" ({and_list([readable(p) for p in ps])})" if len(by_count) > 1 else "")
                         for n, ps in by_count.items())
     return (f"every learning rate of the grid is trained with one seed; the default and the "
-            f"{lr_study.PUBLISHED.stage2_top} best by validation accuracy get {seeds} seeds")
+            f"{study.stage2_top} best by validation accuracy get {seeds} seeds")

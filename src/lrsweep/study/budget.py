@@ -79,17 +79,13 @@ PUBLISHED = LongBudget(MappingProxyType({
 }))
 
 
-def regret_rows(results_dir=None, train_missing: bool = False, study: pd.DataFrame | None = None,
-                long: LongBudget = PUBLISHED) -> tuple[pd.DataFrame, dict]:
-    """Adam's regret at its default at every epoch: of the study's runs up to each problem's
-    budget (``study``: a study's table already read; None: the published study's), and of
-    the long runs as far as they are stored; and the long runs' progress."""
+def regret_rows(study: pd.DataFrame | None, results_dir=None,
+                long: LongBudget = PUBLISHED) -> tuple[pd.DataFrame, dict[str, Progress]]:
+    """Adam's regret at its default at every epoch: of the study's runs (``study``: its
+    tidy table, None while none is stored) up to each problem's budget, and of the long
+    runs of ``long`` as far as they are stored; and the long runs' progress."""
     problems_ = lr_study.PUBLISHED.problems
-    if study is None:
-        study, running = lr_study.PUBLISHED.varied(optimizers=["adam"]).stored(
-            list(problems_), results_dir, train_missing=train_missing)
-    else:
-        study, running = study[study["optimizer"] == "adam"], {}
+    study = None if study is None else study[study["optimizer"] == "adam"]
     frames = [analysis.regret_by_budget(study).assign(series=STUDY)] if study is not None and len(study) else []
     long_progress = {problem: long.progress(problem, results_dir) for problem in long.runs}
     for problem in long.runs:
@@ -100,7 +96,7 @@ def regret_rows(results_dir=None, train_missing: bool = False, study: pd.DataFra
     order = {p: i for i, p in enumerate(problems_)}
     rows = rows.sort_values(["problem", "epoch"], key=lambda c: c.map(order) if c.name == "problem" else c,
                             kind="stable", ignore_index=True)
-    return rows, {"running": running, "long": long_progress}
+    return rows, long_progress
 
 
 def past_study(rows: pd.DataFrame) -> pd.Series:

@@ -1,0 +1,70 @@
+"""What a page reads from a record store, each study read once and shared by the page's
+sections. A notebook opens one ``Evidence`` from its parameters (``Evidence.of_page``) and
+hands it to its page; the page asks it for tables and never sees a directory or a flag.
+
+``study`` is the page's own lr study (a rerun's variant, or the published one) on
+``problems``; ``designs`` are the report's other designs, read beside it. ``may_train``:
+the runs of the page's own study that the store lacks are trained (a variant book); with it
+False, a study still running is reported as progress instead.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..store import paths, records
+from ..study.lr_study import LrStudy
+from ..study.progress import Progress
+from ..study.registry import PUBLISHED, Designs
+
+
+class Evidence:
+    def __init__(self, results_dir: str | Path | None = None, *, may_train: bool = False,
+                 study: LrStudy | None = None, problems: list[str] | None = None,
+                 designs: Designs = PUBLISHED, range_dir: str | Path | None = None):
+        self.results_dir, self.may_train, self.designs, self.range_dir = results_dir, may_train, designs, range_dir
+        self.study = study or designs.study
+        self.problems = list(problems or self.study.problems)
+        self._read: dict[tuple[str, str], tuple[pd.DataFrame | None, Progress | None]] = {}
+        self._records: list | None = None
+
+    @property
+    def store(self) -> Path:
+        """The record store's directory."""
+        return paths.runs_dir(self.results_dir)
+
+    def records(self) -> list:
+        """Every record of the store (its runs of any design), read once."""
+        if self._records is None:
+            self._records = records.load_all(self.store)
+        return self._records
+
+    @classmethod
+    def of_page(cls, problems: list[str] | None = None, results_dir: str | Path | None = None, *,
+                train_missing: bool = False, optimizers=None, lrs=None, epochs: int | None = None,
+                stage2_seeds=None, designs: Designs = PUBLISHED) -> "Evidence":
+        """A page's evidence from its notebook's parameters (each design argument None: as
+        published; ``LrStudy.varied``)."""
+        study = designs.study.varied(optimizers=optimizers, lrs=lrs, epochs=epochs, stage2_seeds=stage2_seeds)
+        return cls(results_dir, may_train=train_missing, study=study, problems=problems, designs=designs)
+
+    def studied(self, study: LrStudy | None = None, problems: list[str] | None = None,
+                may_train: bool | None = None) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
+        """``study.stored`` (None: the page's study, its problems, its ``may_train``): the
+        tidy table of the problems whose study is complete, and the progress of the others.
+        Each problem's study is read once per page (read again only to train it)."""
+        study, problems = study or self.study, problems or self.problems
+        may_train = self.may_train if may_train is None else may_train
+        tables, running = [], {}
+        for p in problems:
+            key = (repr(study), p)
+            if key not in self._read or (may_train and self._read[key][0] is None):
+                table, now = study.stored([p], self.results_dir, train_missing=may_train)
+                self._read[key] = (table, now.get(p))
+            table, now = self._read[key]
+            if table is None:
+                running[p] = now
+            else:
+                tables.append(table)
+        return (pd.concat(tables, ignore_index=True) if tables else None), running
