@@ -18,7 +18,7 @@ book: setup data
 
 test: setup browser
 	-@$(MAKE) --no-print-directory tex  # the PDF test skips, saying why, where TeX Live cannot be installed
-	$(PY) -m pytest -q -n auto --dist loadgroup --durations=15  # a worker per core, test by test; tests sharing a build are grouped (xdist_group)
+	$(PY) -m pytest -q -n auto --dist loadfile --durations=15  # a worker per core; a test file stays on one worker (the book's tests share one build)
 
 # Optional: the report as one PDF, from the chapters `make book` executed.
 pdf: setup data tex

@@ -18,7 +18,7 @@ from lrsweep.store import paths, records
 from lrsweep.engine import provenance
 from lrsweep.book import verdicts
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]  # one worker builds the book they share
+pytestmark = pytest.mark.slow
 TINY = {"problems": ["mnist_logreg"], "optimizers": ["adam", "sgd_momentum"],
         "lrs": [0.001, 0.1], "stage2_seeds": [0, 1], "epochs": 1}
 BIN = Path(sys.executable).parent

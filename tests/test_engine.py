@@ -35,7 +35,6 @@ def clean(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("clean_sweep")  # one worker trains the clean sweep both compare with
 def test_kill_9_mid_sweep_then_rerun_equals_clean_sweep(tmp_path, clean):
     proc = sweep_cli(tmp_path)
     deadline = time.time() + 300
@@ -53,7 +52,6 @@ def test_kill_9_mid_sweep_then_rerun_equals_clean_sweep(tmp_path, clean):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("clean_sweep")
 def test_two_sweeps_into_one_directory(tmp_path, clean):
     a, b = sweep_cli(tmp_path), sweep_cli(tmp_path)
     assert a.wait(timeout=600) == 0 and b.wait(timeout=600) == 0, a.stderr.read() + b.stderr.read()
