@@ -1,7 +1,8 @@
 """The learning-rate range test (Smith 2017): one short run whose lr grows exponentially,
 minibatch by minibatch, from ``START`` to ``END``; the training loss against the lr; and an
 lr picked from that curve by a rule fixed here (``pick``). Built on the engine: the same
-model, initialisation, batch order and optimizer as a run of the study with that seed.
+model, initialisation, batch order, optimizer and training loop (``train.training_steps``)
+as a run of the study with that seed; the test is a schedule (the ramp) and a stop rule.
 
 The result is a small JSON file (no pickle) per problem, optimizer and seed, with the
 curve, the pick and the provenance; the picked lr is then trained like any other.
@@ -45,8 +46,9 @@ def pick(lrs: list[float], losses: list[float]) -> float:
 def run(problem: str, optimizer: str, seed: int = 0, steps: int = STEPS, splits=None) -> dict:
     """One range test: the lr and minibatch training loss at every step (stopping early
     once the loss blows up) and the picked lr."""
+    import itertools
+
     import torch
-    import torch.nn.functional as F
 
     from ..store import optim
     from . import optimizers, problems, provenance, train
@@ -59,28 +61,16 @@ def run(problem: str, optimizer: str, seed: int = 0, steps: int = STEPS, splits=
     model = model.to(memory_format=layout)
     spec = optim.get(optimizer)
     opt = optimizers.build(optimizer, model.parameters(), START, dict(spec.defaults))
-    lrs, losses, epoch, done = [], [], 0, 0
-    while done < steps:
-        epoch += 1
-        g, perm = train.batch_order(seed, epoch, len(y), x.device)
-        for i in range(len(y) // prob.batch_size):
-            if done == steps:
-                break
-            lr = lr_at(done, steps)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            idx = perm[i * prob.batch_size:(i + 1) * prob.batch_size]
-            loss = F.cross_entropy(model(prob.prepare(x[idx], g).contiguous(memory_format=layout)), y[idx])
-            opt.zero_grad(set_to_none=True)
-            (loss + prob.regularizer(model)).backward()
-            opt.step()
-            lrs.append(lr)
-            losses.append(loss.item())
-            done += 1
-            s = smoothed(losses)
-            if not math.isfinite(losses[-1]) or s[-1] > STOP_FACTOR * np.nanmin(s):
-                done = steps
-                break
+    lrs, losses = [], []
+    # the engine's training loop, its lr on the ramp (step k of the test: epochs run on)
+    ramp = lambda epoch, i, per_epoch: lr_at((epoch - 1) * per_epoch + i, steps)  # noqa: E731
+    for epoch, i, per_epoch, loss in train.training_steps(model, opt, prob, (x, y), seed, prob.batch_size, layout,
+                                                          itertools.count(1), ramp):
+        lrs.append(ramp(epoch, i, per_epoch))
+        losses.append(loss.item())
+        s = smoothed(losses)  # the stop rule: the ramp's end, a non-finite loss, or a blow-up
+        if len(lrs) == steps or not math.isfinite(losses[-1]) or s[-1] > STOP_FACTOR * np.nanmin(s):
+            break
     finite = [(lr, loss) for lr, loss in zip(lrs, losses) if math.isfinite(loss)]
     return {"problem": problem, "optimizer": optimizer, "seed": seed,
             "rule": {"start": START, "end": END, "steps": steps, "smoothing": SMOOTHING,

@@ -2,8 +2,9 @@
 
 Common random numbers: the seed alone fixes the initialisation and, per epoch, the batch
 order and augmentation, so every lr (and optimizer) sees the same data in the same order.
-The batch order, the evaluation and the divergence rule below are shared with batched
-training (``batched``), which trains several runs of one problem at once.
+The training loop (``training_steps``) is shared with the LR range test; the batch order,
+the evaluation and the divergence rule with batched training (``batched``), which trains
+several runs of one problem at once.
 """
 from __future__ import annotations
 
@@ -38,6 +39,30 @@ def batch_order(seed: int, epoch: int, n: int, device: torch.device) -> tuple[to
     training set, drawn on the CPU so every device sees the same batches."""
     g = torch.Generator().manual_seed(epoch_seed(seed, epoch))
     return g, torch.randperm(n, generator=g).to(device)
+
+
+def training_steps(model, opt, problem, train: tuple[torch.Tensor, torch.Tensor], seed: int, batch_size: int,
+                   layout: torch.memory_format, epochs, lr_at=None):
+    """The one training loop: per epoch of ``epochs`` (an iterable of epoch numbers) the
+    seed's batch order, per step the prepared batch, the loss plus the problem's
+    regularizer, backward and the optimizer's step, the lr set first by ``lr_at(epoch,
+    step, steps)`` where given (a schedule, the range test's ramp). Yields ``(epoch, step,
+    steps, loss)`` after every step: the caller stops it (divergence, the range test's
+    rule) and evaluates at an epoch's end."""
+    x, y = train
+    steps = len(y) // batch_size  # the last partial batch is dropped, as in DeepOBS
+    for epoch in epochs:
+        g, perm = batch_order(seed, epoch, len(y), x.device)
+        for i in range(steps):
+            if lr_at is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(epoch, i, steps)
+            idx = perm[i * batch_size:(i + 1) * batch_size]
+            loss = F.cross_entropy(model(problem.prepare(x[idx], g).contiguous(memory_format=layout)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            (loss + problem.regularizer(model)).backward()
+            opt.step()
+            yield epoch, i, steps, loss
 
 
 def setup_process() -> None:
@@ -184,24 +209,19 @@ def _train(cfg, epochs, problem, splits, outcome, progress, checkpoints=False):
         outcome.resumed_at.append(saved["epoch"])
         first = saved["epoch"] + 1
     watch = DivergenceWatch(outcome.curves["train_loss"][:1], x.device)
-    steps = len(y) // cfg.batch_size  # the last partial batch is dropped, as in DeepOBS
-    for epoch in tqdm(range(first, epochs + 1), desc=f"{cfg.optimizer} lr={cfg.lr:.3g}",
-                      leave=False, disable=not progress):
-        g, perm = batch_order(cfg.seed, epoch, len(y), x.device)
-        watch.new_epoch()
-        for i in range(steps):
-            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            logits = model(problem.prepare(x[idx], g).contiguous(memory_format=layout))
-            loss = F.cross_entropy(logits, y[idx])
-            opt.zero_grad(set_to_none=True)
-            (loss + problem.regularizer(model)).backward()
-            if cfg.schedule != CONSTANT:
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr * cfg.lr_factor((epoch - 1) * steps + i, steps)
-            opt.step()
-            if watch.see(loss, i, steps):
-                outcome.diverge(epoch, watch.why(0))
-                return
+    schedule = None if cfg.schedule == CONSTANT else (
+        lambda epoch, i, steps: cfg.lr * cfg.lr_factor((epoch - 1) * steps + i, steps))
+    epochs_left = tqdm(range(first, epochs + 1), desc=f"{cfg.optimizer} lr={cfg.lr:.3g}", leave=False,
+                       disable=not progress)
+    for epoch, i, steps, loss in training_steps(model, opt, problem, (x, y), cfg.seed, cfg.batch_size,
+                                                layout, epochs_left, schedule):
+        if i == 0:
+            watch.new_epoch()
+        if watch.see(loss, i, steps):
+            outcome.diverge(epoch, watch.why(0))
+            return
+        if i < steps - 1:
+            continue
         record(epoch)
         if checkpoints:
             checkpoint.save(cfg, {"epoch": epoch, "model": model.state_dict(),
