@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -102,6 +105,15 @@ def execute(notebook: Path, output: Path, parameters: dict, overridden: bool) ->
     nbformat.write(nb, output)
 
 
+MAX_KERNELS = 4  # chapters executed at once (each kernel holds about 300 MB)
+
+
+def _execute_one(job) -> str:
+    notebook, output, parameters, overridden = job
+    execute(notebook, output, parameters, overridden)
+    return str(notebook.relative_to(paths.ROOT))
+
+
 def inputs_digest(params: dict[str, dict]) -> str:
     """What an executed book depends on: its parameters, the sources, the library and the
     published data. The PDF reuses the executed chapters while this is unchanged."""
@@ -127,11 +139,20 @@ def stage(params: dict[str, dict], dest: Path) -> Path:
         shutil.copytree(paths.ROOT / folder, dest / folder)
     for md in (paths.ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, dest / "chapters" / md.name)
-    for nb in chapters():
-        print(f"executing {nb.relative_to(paths.ROOT)}", flush=True)
-        mine = params.get(nb.stem, {})
-        given = book_parameters(nb, dest / "figures", variant=nb.stem in params)
-        execute(nb, dest / nb.relative_to(paths.ROOT), {**given, **mine}, overridden=bool(mine))
+    # the chapters are independent (each writes its own files; shared caches are written
+    # atomically), so they run side by side, a kernel per core, the first page (the longest) first
+    jobs = [(nb, dest / nb.relative_to(paths.ROOT),
+             {**book_parameters(nb, dest / "figures", variant=nb.stem in params), **params.get(nb.stem, {})},
+             bool(params.get(nb.stem))) for nb in chapters()]
+    workers = max(1, min(MAX_KERNELS, os.cpu_count() or 1))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_execute_one, job) for job in jobs]
+        try:
+            for future in futures:
+                print(f"executed {future.result()}", flush=True)
+        except BaseException:  # a chapter failed: the ones not started yet never start
+            pool.shutdown(cancel_futures=True)
+            raise
     # the commit the chapters' pages name (the cite page's BibTeX); the PDF names it too
     commit = provenance.git_state()["commit"] or "unknown"
     (dest / STAMP).write_text(json.dumps({"inputs": digest, "commit": commit}) + "\n")
