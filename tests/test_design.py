@@ -148,14 +148,14 @@ def test_stored_importance_is_reused_only_for_the_same_runs(tmp_path, monkeypatc
     assert calls == [1, 1]  # other settings too
 
 
-def test_the_designs_section_shows_stored_designs_and_the_progress_of_others(tmp_path, small_data, monkeypatch):
+def test_the_designs_section_shows_stored_designs_and_the_progress_of_others(tmp_path, small_data):
     from dataclasses import replace
 
     from lrsweep.store import paths
     from lrsweep.study import registry
-    monkeypatch.setattr(importance, "BOOTSTRAP", 2)
     designs = replace(registry.PUBLISHED, sobol=design.SobolDesigns({("mnist_logreg", "adam"): (8, 1),
-                                                                      ("mnist_logreg", "sgd_momentum"): (4, 1)}))
+                                                                      ("mnist_logreg", "sgd_momentum"): (4, 1)},
+                                                                     bootstrap=2))
     designs.sobol.run_of("mnist_logreg", "adam", tmp_path, executor="inprocess", quiet=True)
     from lrsweep.book.evidence import Evidence
     text, values = beyond_page.importance_section(Evidence(tmp_path, designs=designs), tmp_path / "fig")
@@ -192,12 +192,12 @@ def test_the_near_analysis_keys_its_cache_by_the_box_and_says_when_too_few_runs(
     assert importance._what(window, "adam", 2, 0.95, 0, box) != importance._what(window, "adam", 2, 0.95, 0)
     monkeypatch.setattr(importance, "_tables", lambda *a, **k: ([("p", "adam", 5, t)], {}))
     monkeypatch.setattr(importance, "_cache_dir", lambda _: tmp_path)
-    monkeypatch.setattr(importance, "BOOTSTRAP", 2)
-    rows = importance.of_designs(design.PUBLISHED, tuned={("p", "adam"): 1e-3})[2]
+    small = design.SobolDesigns({}, bootstrap=2)
+    rows = importance.of_designs(small, tuned={("p", "adam"): 1e-3})[2]
     assert len(rows) == 1 and rows["term"].isna().all() and rows["n_runs"].iloc[0] == len(window)
     assert rows["sd"].iloc[0] == pytest.approx(window["valid_acc"].std())
     assert f"fewer than the {importance.MIN_NEAR}" in beyond_page.near_sentence(rows)
-    assert importance.of_designs(design.PUBLISHED, tuned={})[2] is None  # no tuned lr: nothing to centre on
+    assert importance.of_designs(small, tuned={})[2] is None  # no tuned lr: nothing to centre on
 
 
 def test_the_importance_is_summarised_in_one_sentence_elsewhere():

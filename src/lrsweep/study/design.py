@@ -65,12 +65,17 @@ def specs(problem: str, optimizer: str, n: int, epochs: int, *, seed: int = 0,
             for p in points(optimizer, n, seed)]
 
 
+BOOTSTRAP = 50  # resamples of the runs behind each importance interval
+
+
 @dataclass(frozen=True)
 class SobolDesigns:
     """``points``: (problem, optimizer) -> (points, epochs), each a design over the
-    optimizer's space (``SPACES``); ``seed`` scrambles every Sobol sequence."""
+    optimizer's space (``SPACES``); ``seed`` scrambles every Sobol sequence; ``bootstrap``:
+    the resamples behind the importance intervals of its runs (``importance``)."""
     points: Mapping[tuple[str, str], tuple[int, int]]
     seed: int = 0
+    bootstrap: int = BOOTSTRAP
 
     name: ClassVar[str] = "design"
     about: ClassVar[str] = ("the Sobol designs over each optimizer's hyperparameters (lr, betas, eps or "

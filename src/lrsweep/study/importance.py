@@ -19,10 +19,9 @@ import pandas as pd
 
 from ..store import paths
 from ..stats.analysis import LEVEL
-from .design import SPACES
+from .design import BOOTSTRAP, SPACES
 
 N_TREES = 64
-BOOTSTRAP = 50
 
 
 def _coordinate(scale: str, value: float) -> float:
@@ -245,14 +244,14 @@ def of_designs(designs, results_dir=None, *, train_missing: bool = False,
     runs (``_near``; None without ``tuned``): each design's runs are read once."""
     tables, running = _tables(designs, results_dir, train_missing)
     cache = _cache_dir(results_dir)
-    frames = [stored(table, optimizer, cache / f"{problem}-{optimizer}.json").assign(
+    frames = [stored(table, optimizer, cache / f"{problem}-{optimizer}.json", designs.bootstrap).assign(
               problem=problem, optimizer=optimizer, epochs=epochs, sd=float(table["valid_acc"].std()))
               for problem, optimizer, epochs, table in tables]
-    near_rows = None if tuned is None else _near(tables, tuned, cache)
+    near_rows = None if tuned is None else _near(tables, tuned, cache, designs.bootstrap)
     return (pd.concat(frames, ignore_index=True) if frames else None), running, near_rows
 
 
-def _near(tables: list, tuned: dict[tuple[str, str], float], cache: Path) -> pd.DataFrame | None:
+def _near(tables: list, tuned: dict[tuple[str, str], float], cache: Path, reps: int) -> pd.DataFrame | None:
     """``stored`` on the runs of each design (``_tables``) within ``NEAR`` decades of its
     problem's tuned lr (``tuned``; a design without one is left out), as rows with
     ``problem``, ``optimizer``, ``epochs``, ``tuned_lr``, ``n_runs`` and ``sd``; a design
@@ -267,5 +266,5 @@ def _near(tables: list, tuned: dict[tuple[str, str], float], cache: Path) -> pd.
         if len(window) < MIN_NEAR:
             frames.append(pd.DataFrame([{"term": None, "n_runs": len(window), **meta}]))
             continue
-        frames.append(stored(window, optimizer, cache / f"{problem}-{optimizer}-near.json", box=box).assign(**meta))
+        frames.append(stored(window, optimizer, cache / f"{problem}-{optimizer}-near.json", reps, box=box).assign(**meta))
     return pd.concat(frames, ignore_index=True) if frames else None
