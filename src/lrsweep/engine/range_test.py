@@ -80,11 +80,16 @@ def run(problem: str, optimizer: str, seed: int = 0, steps: int = STEPS, splits=
             "provenance": provenance.collect(torch.device("cpu"))}
 
 
+def path_for(directory: str | Path, problem: str, optimizer: str, seed: int) -> Path:
+    """Where a range test is stored: one JSON per problem, optimizer and seed."""
+    return Path(directory) / problem / f"{optimizer}-seed{seed}.json"
+
+
 def stored(problem: str, optimizer: str, seed: int, directory: str | Path,
            train_missing: bool = True, steps: int = STEPS) -> dict:
-    """The range test from ``directory`` (one JSON per problem, optimizer and seed), run
-    and written first if it is not there (an error instead, unless ``train_missing``)."""
-    path = Path(directory) / problem / f"{optimizer}-seed{seed}.json"
+    """The range test from ``directory`` (``path_for``), run and written first if it is
+    not there (an error instead, unless ``train_missing``)."""
+    path = path_for(directory, problem, optimizer, seed)
     if path.is_file():
         return json.loads(path.read_text())
     if not train_missing:

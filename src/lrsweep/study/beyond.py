@@ -97,11 +97,11 @@ class Alternatives:
         once its stage 1 is complete; the range test's pick once the test is stored)."""
         kinds = self.check(problem)
         specs = self.at_default_specs(problem) if "at_default" in kinds else []
-        tested = "range_test" not in kinds or (
-            _range_dir(range_dir) / problem / f"adam-seed{self.range_seed}.json").is_file()
+        tested = "range_test" not in kinds or range_test.path_for(
+            _range_dir(range_dir), problem, "adam", self.range_seed).is_file()
         if tested and "range_test" in kinds:
             specs.append(self.range_test_spec(problem, range_dir, train_missing=False))
-        now = counted(specs, results_dir) if specs else Progress(0, 0)
+        now = counted(specs, results_dir)
         done, planned, final = now.done, now.planned + (not tested), tested
         for variant in self.variants(problem):
             v = variant.progress(problem, results_dir)
