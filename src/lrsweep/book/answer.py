@@ -54,8 +54,10 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
     theirs = deepobs.default_regret_by_epoch(deepobs.load())
     theirs = theirs[(theirs["optimizer"] == "adam") & theirs["problem"].isin(problems_)]
     fixed = analysis.fixed_lr_table(final)
-    values.update(plain_answer=verdicts.plain_answer(summary, fixed), answer_table=report.summary_table(summary),
-                  verdict_short=verdicts.verdict_short(summary), influence_short=verdicts.influence_short(summary, fixed),
+    fine = evidence.fine_basins()
+    values.update(plain_answer=verdicts.plain_answer(summary, fixed, fine), answer_table=report.summary_table(summary),
+                  verdict_short=verdicts.verdict_short(summary),
+                  influence_short=verdicts.influence_short(summary, fixed, fine=fine),
                   todo_short=todo_short(final, summary), budget_short=verdicts.budget_short(budget_rows),
                   cliff=verdicts.cliff_sentence(final),
                   old_influence=verdicts.basin_sentence(summary),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..stats import analysis
 from ..store import paths, records
 from ..study.lr_study import LrStudy
 from ..study.progress import Progress
@@ -68,3 +69,27 @@ class Evidence:
             else:
                 tables.append(table)
         return (pd.concat(tables, ignore_index=True) if tables else None), running
+
+    def fine(self) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
+        """The quarter-decade design's final-epoch runs (``designs.fine``) on the page's
+        problems where it is complete, and the progress of those where it is not; never
+        trains (its runs are trained from the command line, ``lrsweep fine PROBLEM``)."""
+        fine = self.designs.fine
+        tables, running = [], {}
+        for p in [p for p in self.problems if p in fine.problems]:
+            if (key := ("fine", p)) not in self._read:
+                self._read[key] = fine.stored(p, self.results_dir)
+            table, now = self._read[key]
+            if table is None:
+                running[p] = now
+            else:
+                tables.append(table)
+        return (pd.concat(tables, ignore_index=True) if tables else None), running
+
+    def fine_basins(self) -> pd.DataFrame | None:
+        """``analysis.fine_basins`` of the quarter-decade design once it is complete on all
+        the page's problems it covers (None before: the half-decade basins speak alone)."""
+        table, running = self.fine()
+        if table is None or running:
+            return None
+        return analysis.fine_basins(analysis.final_epoch(table), self.designs.fine.study.stage1_seeds)

@@ -12,7 +12,7 @@ from scipy import stats
 
 from ..store import config, datasets, optim, paths, problems
 from ..stats import analysis, deepobs
-from ..study import budget, lr_study
+from ..study import budget, fine_basin, lr_study
 from . import report, verdicts, wording
 
 # Truths for the coverage simulation: population test accuracy at the finalists.
@@ -155,6 +155,10 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
         "no_learning_margin": _pts(analysis.NO_LEARNING_MARGIN),
         "family_margin": _pts(analysis.FAMILY_MARGIN),
         "same_basin": f"{verdicts.SAME_BASIN:g}",
+        "same_fine_basin": f"{verdicts.SAME_FINE_BASIN:g}",
+        "fine_problems": wording.and_list([wording.readable(p) for p in fine_basin.PUBLISHED.problems]),
+        "fine_within": _pts(fine_basin.PUBLISHED.within),
+        "fine_seeds": wording.plural(len(fine_basin.PUBLISHED.study.stage1_seeds), "seed"),
         "basin_deltas": ", ".join(_pts(d).split()[0] for d in analysis.BASIN_DELTAS) + " points",
         "thread_grids": "; ".join(f"{{{', '.join(report.fmt_lr(x) for x in g)}}}"
                                   for g in analysis.THREAD_GRIDS.values()),

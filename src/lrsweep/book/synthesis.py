@@ -49,6 +49,21 @@ def choices_table(rows: pd.DataFrame, how: str) -> report.Table:
     return report.table(_in_book_order(wide), {**NAMES, **{c: (c, "{}") for c in choices}})
 
 
+def fine_section(evidence: Evidence) -> tuple[str, dict]:
+    """The basins on the quarter-decade design (``study.fine_basin``): MyST text and the
+    values it glues; while its runs are not all stored, what is still running."""
+    _, running = evidence.fine()
+    fine = evidence.fine_basins()
+    if fine is None:
+        return verdicts.pending_note(running) or "No quarter-decade points are planned on these problems.\n", {}
+    values = {"fine_table": basin_table(fine),
+              "fine_problems": wording.and_list([wording.readable(p) for p in fine["problem"].unique()]),
+              "fine_seeds": wording.plural(len(evidence.designs.fine.study.stage1_seeds), "seed")}
+    return report.fill("fine_basins", table=report.table_block(
+        "fine_table", "Basin widths on the quarter-decade grid near the best: decades of learning rate "
+        "within each tolerance of the best, per problem and optimizer (one seed)", "tbl-fine-basins")), values
+
+
 def recommendation(final: pd.DataFrame, optimizer: str = "adam") -> str:
     """The cheapest way to set ``optimizer``'s lr that stayed within the tolerance on every
     problem, from the library default (1 run) through the coarse grids by their size; or
@@ -110,6 +125,7 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
     final = analysis.final_epoch(table)
     summary = analysis.summary(final)
     fixed = analysis.fixed_lr_table(final)
+    fine = evidence.fine_basins()
     grids = analysis.grid_table(final)
     budget = budget_rows(table)
     theirs = deepobs.best_lr_by_epoch(deepobs.load())
@@ -132,7 +148,8 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
         recommendations=" ".join(recommendation(final, o) for o in sorted(set(final["optimizer"]))),
         claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
-        plain_answer=verdicts.plain_answer(summary, fixed), influence_sentence=verdicts.influence_sentence(summary, fixed),
+        plain_answer=verdicts.plain_answer(summary, fixed, fine),
+        influence_sentence=verdicts.influence_sentence(summary, fixed, fine=fine),
         adam_default_lr=f"{optim.get('adam').default_lr:g}", deepobs_epochs=str(int(theirs["epoch"].max())),
         importance=beyond_summary.importance_short(shares, designs_running),
         batch_caveat=beyond_summary.batch_caveat(evidence))

@@ -16,6 +16,9 @@ from . import report, wording
 # Two optimizers' median basin widths at most one grid step (half a decade) apart are "about
 # the same": basins are counted in grid steps, so one step is the least the grid resolves.
 SAME_BASIN = 0.5
+# The same rule on the quarter-decade points near the best (study.fine_basin): one step of
+# that grid. Fixed, with the rule that prefers it, before any of those runs was trained.
+SAME_FINE_BASIN = 0.25
 
 
 def by_verdict(summary: pd.DataFrame) -> dict[str, list[str]]:
@@ -67,18 +70,22 @@ def basin_sentence(summary: pd.DataFrame, optimizer: str = "adam", other: str = 
             f"{how} {them}'s.")
 
 
-def influence(summary: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
+def influence(summary: pd.DataFrame, fixed: pd.DataFrame, fine: pd.DataFrame | None = None) -> pd.DataFrame:
     """Both kinds of influence of an optimizer's lr, per optimizer: **sensitivity** near the
-    optimum (the median over problems of the decades within ``analysis.DELTA`` of the best)
-    and **location**, how far the best lr moves from problem to problem (the decades between
-    the smallest and the largest tuned lr) and what one lr for every problem costs (the
-    largest leave-one-task-out regret, and on how many problems its interval stays within
-    the tolerance)."""
+    optimum (the median over problems of the decades within ``analysis.DELTA`` of the best;
+    with ``fine``, ``analysis.fine_basins`` of the quarter-decade design, also its median
+    over that design's problems) and **location**, how far the best lr moves from problem
+    to problem (the decades between the smallest and the largest tuned lr) and what one lr
+    for every problem costs (the largest leave-one-task-out regret, and on how many problems
+    its interval stays within the tolerance)."""
     loto = fixed[fixed["choice"] == "leave-one-task-out"]
     rows = []
     for opt, cell in summary.groupby("optimizer"):
         mine = loto[loto["optimizer"] == opt]
+        near = fine[fine["optimizer"] == opt] if fine is not None else fine
         rows.append({"optimizer": opt, "basin": cell["basin_10"].median(),
+                     "fine_basin": near["basin_10"].median() if near is not None and len(near) else np.nan,
+                     "fine_n": 0 if near is None else len(near),
                      "spread": float(np.log10(cell["best_lr"].max() / cell["best_lr"].min())),
                      "loto_max": mine["regret"].max() if len(mine) else np.nan,
                      "loto_within": int((mine["hi"] < analysis.DELTA).sum()),
@@ -86,36 +93,56 @@ def influence(summary: pd.DataFrame, fixed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("optimizer")
 
 
-def _sensitivity(a: pd.Series, b: pd.Series) -> str:
-    """The rule for sensitivity: median basins apart by more than one grid step."""
-    gap = a["basin"] - b["basin"]
-    return ("about as sensitive as" if abs(gap) <= SAME_BASIN
+def _sensitivity(gap: float, same: float) -> str:
+    """The rule for sensitivity: median basins (``gap``: the first's minus the second's)
+    apart by more than one step of their grid (``same``)."""
+    return ("about as sensitive as" if abs(gap) <= same
             else "less sensitive than" if gap > 0 else "more sensitive than")
 
 
+def sensitivity(a: pd.Series, b: pd.Series) -> tuple[str, str]:
+    """Two rows of ``influence`` compared near the optimum: the words and how they were
+    measured. The quarter-decade basins decide where both optimizers have them, on the same
+    problems; otherwise the half-decade basins of every problem do. Where the two rules word
+    it differently, the half-decade reading is said beside (the rule before the finer grid)."""
+    tol = wording.tolerance()
+    coarse = _sensitivity(a["basin"] - b["basin"], SAME_BASIN)
+    on_coarse = (f"the learning rates within {tol} of the best span a median of {a['basin']:.1f} "
+                 f"decades against {b['basin']:.1f}, half a decade being the grid's step")
+    if not (a["fine_n"] and a["fine_n"] == b["fine_n"]):
+        return coarse, on_coarse
+    fine = _sensitivity(a["fine_basin"] - b["fine_basin"], SAME_FINE_BASIN)
+    how = (f"on a quarter-decade grid near the best, on {wording.plural(int(a['fine_n']), 'problem')} "
+           f"with one seed, the learning rates within {tol} of the best span a median of "
+           f"{a['fine_basin']:.2f} decades against {b['fine_basin']:.2f}")
+    if fine != coarse:
+        how += (f"; on the half-decade grid of all {int(a['n'])} problems the rule before it read "
+                f"\"{coarse}\" ({a['basin']:.1f} against {b['basin']:.1f} decades)")
+    return fine, how
+
+
 def influence_sentence(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str = "adam",
-                       other: str = "sgd_momentum") -> str:
-    """The two kinds of influence, each worded by a rule fixed before the long runs were
-    read. Sensitivity: the median basins differ only beyond one grid step (``SAME_BASIN``
-    decades). Location: one lr for every problem (leave-one-task-out) serves an optimizer
-    on a problem when its whole interval lies within the tolerance; the optimizer it serves
-    on more problems has its best lr in the more predictable place."""
-    inf = influence(summary, fixed)
+                       other: str = "sgd_momentum", fine: pd.DataFrame | None = None) -> str:
+    """The two kinds of influence, each worded by a rule fixed before the runs it reads.
+    Sensitivity (``sensitivity``): the median basins differ only beyond one step of their
+    grid. Location: one lr for every problem (leave-one-task-out) serves an optimizer on a
+    problem when its whole interval lies within the tolerance; the optimizer it serves on
+    more problems has its best lr in the more predictable place."""
+    inf = influence(summary, fixed, fine)
     if optimizer not in inf.index or other not in inf.index:
         return ""
     a, b = inf.loc[optimizer], inf.loc[other]
     spec, them = optim.get(optimizer).label, optim.get(other).label
     tol = wording.tolerance()
-    near = _sensitivity(a, b)
+    near, how = sensitivity(a, b)
     where = ("on more problems than" if a["loto_within"] > b["loto_within"]
              else "on fewer problems than" if a["loto_within"] < b["loto_within"] else "on as many problems as")
 
     def untold(row):
         n = int(row["loto_untold"])
         return f", {n} of them with one seed and so no interval" if n else ""
-    return (f"Near its best, {spec}'s learning rate is {near} {them}'s (the learning rates within "
-            f"{tol} of the best span a median of {a['basin']:.1f} decades against {b['basin']:.1f}, "
-            f"half a decade being the grid's step). Where its best lies is another matter: its tuned "
+    return (f"Near its best, {spec}'s learning rate is {near} {them}'s ({how}). Where its best lies "
+            f"is another matter: its tuned "
             f"learning rates span {a['spread']:.1f} decades across the problems against "
             f"{b['spread']:.1f}, and one learning rate, chosen on the other problems, stayed within "
             f"{tol} (its whole interval) "
@@ -125,10 +152,11 @@ def influence_sentence(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: st
             f"serves {spec} {where} {them}.")
 
 
-def plain_answer(summary: pd.DataFrame, fixed: pd.DataFrame | None = None) -> str:
+def plain_answer(summary: pd.DataFrame, fixed: pd.DataFrame | None = None,
+                 fine: pd.DataFrame | None = None) -> str:
     """The verdicts on Adam's default, then both kinds of influence of its lr against
     SGD-momentum's (``influence_sentence``; without ``fixed``, the basins alone)."""
-    second = basin_sentence(summary) if fixed is None else influence_sentence(summary, fixed)
+    second = basin_sentence(summary) if fixed is None else influence_sentence(summary, fixed, fine=fine)
     return " ".join(s for s in (verdict_sentence(summary), second) if s)
 
 
@@ -150,14 +178,14 @@ def verdict_short(summary: pd.DataFrame, optimizer: str = "adam") -> str:
 
 
 def influence_short(summary: pd.DataFrame, fixed: pd.DataFrame, optimizer: str = "adam",
-                    other: str = "sgd_momentum") -> str:
+                    other: str = "sgd_momentum", fine: pd.DataFrame | None = None) -> str:
     """``influence_sentence`` in one sentence, by the same rules."""
-    inf = influence(summary, fixed)
+    inf = influence(summary, fixed, fine)
     if optimizer not in inf.index or other not in inf.index:
         return ""
     a, b = inf.loc[optimizer], inf.loc[other]
     spec, them = optim.get(optimizer).label, optim.get(other).label
-    near = _sensitivity(a, b)
+    near, _ = sensitivity(a, b)
     return (f"Near its best, its learning rate is {near} {them}'s; one learning rate for all "
             f"problems stayed within {wording.tolerance()} on {int(a['loto_within'])} of "
             f"{int(a['n'])} for {spec} and on {int(b['loto_within'])} of {int(b['n'])} for {them}.")

@@ -248,7 +248,7 @@ def verdict(lo: float, hi: float, delta: float = DELTA) -> str:
 
 # --------------------------------------------------------------------------- sensitivity
 
-def _basin(cell: pd.DataFrame, delta: float) -> tuple[list[float], int, int]:
+def basin_edges(cell: pd.DataFrame, delta: float) -> tuple[list[float], int, int]:
     """The cell's lrs and the first and last index of the basin around the best."""
     acc = lr_means(cell)["test_acc"]
     i = int(np.argmax(acc.to_numpy()))
@@ -264,7 +264,7 @@ def _basin(cell: pd.DataFrame, delta: float) -> tuple[list[float], int, int]:
 def basin_width(cell: pd.DataFrame, delta: float) -> float:
     """Decades of lr, around the best mean test accuracy, whose mean test accuracy stays
     within ``delta`` of it (contiguous on the grid; 0 when only the best lr qualifies)."""
-    lrs, lo, hi = _basin(cell, delta)
+    lrs, lo, hi = basin_edges(cell, delta)
     return float(math.log10(lrs[hi] / lrs[lo]))
 
 
@@ -272,10 +272,26 @@ def basin_most(cell: pd.DataFrame, delta: float) -> float:
     """The most the basin can span, given the grid: up to the first lr outside it on each
     side (the true edges lie somewhere in between); infinite where it reaches an end of
     the grid (nothing says where it stops)."""
-    lrs, lo, hi = _basin(cell, delta)
+    lrs, lo, hi = basin_edges(cell, delta)
     if lo == 0 or hi == len(lrs) - 1:
         return math.inf
     return float(math.log10(lrs[hi + 1] / lrs[lo - 1]))
+
+
+def basins(cell: pd.DataFrame) -> dict[str, float]:
+    """The cell's basin at each tolerance of ``BASIN_DELTAS``: ``basin_10`` is its width
+    within 1 point (``basin_width``), ``basin_10_most`` the most the grid allows."""
+    out = {f"basin_{round(d * 1000)}": basin_width(cell, d) for d in BASIN_DELTAS}
+    out.update({f"basin_{round(d * 1000)}_most": basin_most(cell, d) for d in BASIN_DELTAS})
+    return out
+
+
+def fine_basins(final: pd.DataFrame, seeds: tuple[int, ...]) -> pd.DataFrame:
+    """Per (problem, optimizer, hparams), ``basins`` on the curve of the runs with ``seeds``
+    (the seeds every lr of a quarter-decade design has), and how many lrs it has."""
+    runs = final[final["seed"].isin(seeds)]
+    return pd.DataFrame([dict(zip(CELL, key), n_lrs=cell["lr"].nunique(), **basins(cell))
+                         for key, cell in runs.groupby(CELL, sort=True)])
 
 
 def fixed_lr(final: pd.DataFrame, optimizer: str, leave_out: str) -> float:
@@ -317,8 +333,7 @@ def summary(final: pd.DataFrame, default_lr: float | None = None) -> pd.DataFram
                    diverged=int((cell["outcome"] == "diverged").sum()),
                    no_learning=int((cell["outcome"] == "no_learning").sum()),
                    verdict=verdict(r["lo"], r["hi"]))
-        row.update({f"basin_{round(d * 1000)}": basin_width(cell, d) for d in BASIN_DELTAS})
-        row.update({f"basin_{round(d * 1000)}_most": basin_most(cell, d) for d in BASIN_DELTAS})
+        row.update(basins(cell))
         out.append(row)
     return pd.DataFrame(out)
 

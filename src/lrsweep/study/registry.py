@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from . import batch_lr, beyond, budget, design, lr_study
+from . import batch_lr, beyond, budget, design, fine_basin, lr_study
 from .progress import StudyDesign
 
 
@@ -16,12 +16,14 @@ class Designs:
     batch: batch_lr.BatchSweep = batch_lr.PUBLISHED
     sobol: design.SobolDesigns = design.PUBLISHED
     long: budget.LongBudget = budget.PUBLISHED
+    fine: fine_basin.FineBasin = fine_basin.PUBLISHED
 
     def around(self, study: lr_study.LrStudy) -> "Designs":
-        """These designs with ``study`` in place of the lr study, the alternatives and the
-        batch-size sweep centred on it (a test's or a rerun's smaller study)."""
+        """These designs with ``study`` in place of the lr study, the alternatives, the
+        batch-size sweep and the quarter-decade points centred on it (a test's or a rerun's
+        smaller study)."""
         return replace(self, study=study, alternatives=replace(self.alternatives, study=study),
-                       batch=replace(self.batch, study=study))
+                       batch=replace(self.batch, study=study), fine=replace(self.fine, study=study))
 
     def by_name(self) -> dict[str, StudyDesign]:
         return {d.name: d for d in (getattr(self, f.name) for f in fields(self))}
