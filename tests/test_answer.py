@@ -1,6 +1,7 @@
 """The first page's plain answer: its wording follows the verdicts and the basin widths,
 by the rules fixed before the study's results were read."""
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -44,10 +45,16 @@ def test_plain_answer_without_results_says_so():
 
 def test_design_sentence_names_each_seed_count():
     from lrsweep.study import lr_study
-    study = lr_study.PUBLISHED
+    study = replace(lr_study.PUBLISHED, neighbours=())
     assert wording.design_phrase(["mnist_logreg"], study.varied(stage2_seeds=[0, 1])).endswith("get 2 seeds")
     text = wording.design_phrase(["fmnist_mlp", "fmnist_2c2d"], study)
     assert text.endswith("get 5 (Fashion-MNIST (MLP)) or 3 (Fashion-MNIST (2c2d CNN)) seeds")
+    # stage 3, and where it runs when not on every problem
+    text = wording.design_phrase(["fmnist_mlp"], replace(study, neighbours=("small", "conv")))
+    assert text.endswith("get 5 seeds; then the grid's two neighbours of the learning rate tuned among them "
+                         "get as many")
+    text = wording.design_phrase(["fmnist_mlp", "fmnist_2c2d"], replace(study, neighbours=("small",)))
+    assert text.endswith("get as many (on Fashion-MNIST (MLP))")
 
 
 def test_influence_tells_sensitivity_from_location_by_rules_fixed_in_advance():

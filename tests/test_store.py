@@ -147,31 +147,39 @@ def test_the_published_book_never_trains_and_a_variant_may():
     assert build.book_parameters(mnist, paths.ROOT / "fig", variant=True)["train_missing"] is True
 
 
-def test_the_study_adds_seeds_at_the_default_and_the_best_lrs(tmp_path, small_data):
+def test_the_study_adds_seeds_at_the_default_the_best_lrs_and_the_tuned_lrs_neighbours(tmp_path, small_data):
     """Stage 1: the grid with one seed; stage 2: more seeds at the library default and at
-    the best lrs by stage-1 validation accuracy."""
+    the best lrs by stage-1 validation accuracy; stage 3: the same seeds at the grid
+    neighbours of the lr tuned after stage 2."""
     from dataclasses import replace
 
+    from lrsweep.stats import analysis
     from lrsweep.study import lr_study
-    study = replace(lr_study.PUBLISHED, stage2_top=1).varied(optimizers=["adam"], lrs=[1e-4, 1e-3, 1e-2, 10.0],
-                                                             epochs=1)
-    assert study.progress("mnist_logreg", tmp_path)[:3] == (0, 4, 1)
+    grid = [1e-4, 1e-3, 1e-2, 0.1, 10.0]
+    study = replace(lr_study.PUBLISHED, stage2_top=1, neighbours=("small",)).varied(
+        optimizers=["adam"], lrs=grid, epochs=1)
+    assert study.progress("mnist_logreg", tmp_path)[:4] == (0, 5, 1, 3)
+    assert replace(study, neighbours=()).progress("mnist_logreg", tmp_path).stages == 2
     table = study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
-    final = table[table.epoch == 1]
+    final = analysis.final_epoch(table)  # a diverged run counts at chance
     seeds = final.groupby("lr")["seed"].nunique().to_dict()
     best = final[final.seed == 0].set_index("lr")["valid_acc"].idxmax()
-    assert seeds[1e-3] == 5 and seeds[best] == 5
-    assert sum(n == 5 for n in seeds.values()) == len({1e-3, best})
-    assert all(n == 1 for lr, n in seeds.items() if lr not in (1e-3, best))
+    stage2 = {1e-3, best}
+    tuned = analysis.tuned_lr(final[final.lr.isin(stage2)])  # as stage 3 found it
+    i = grid.index(tuned)
+    five = stage2 | set(grid[max(i - 1, 0):i + 2])
+    assert {lr for lr, n in seeds.items() if n == 5} == five
+    assert all(n == 1 for lr, n in seeds.items() if lr not in five)
     with pytest.raises(UsageError, match="not in the published study"):
         lr_study.PUBLISHED.budget("cifar10_3c3d_official")
-    n = table["run_id"].nunique()  # 4 + 4 more seeds at each of 1e-3 and best (if another)
-    assert n == 4 + 4 * len({1e-3, best}) and study.progress("mnist_logreg", tmp_path).complete
+    n = table["run_id"].nunique()
+    assert n == 5 + 4 * len(five) and study.progress("mnist_logreg", tmp_path).complete
 
     # the published book reads a study still running as progress, and trains nothing
     stage2_run = final[(final.seed == 3) & (final.lr == 1e-3)]["run_id"].iloc[0]
     (tmp_path / "mnist_logreg" / f"{stage2_run}.json").unlink()
-    assert study.progress("mnist_logreg", tmp_path)[:3] == (n - 1, n, 2)
+    k = 5 + 4 * len(stage2)  # stage 3 is planned again once stage 2 is whole
+    assert study.progress("mnist_logreg", tmp_path)[:4] == (k - 1, k, 2, 3)
     stored, running = study.stored(["mnist_logreg"], tmp_path, train_missing=False)
     assert stored is None and running == {"mnist_logreg": study.progress("mnist_logreg", tmp_path)}
     assert not running["mnist_logreg"].complete

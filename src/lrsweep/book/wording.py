@@ -48,12 +48,18 @@ def problems_phrase(n: int, total: int, names: list[str]) -> str:
 
 
 def design_phrase(problems_: list[str], study) -> str:
-    """The two-stage design of ``study`` (an ``LrStudy``) in words, with each problem's
-    stage-2 seed count."""
+    """The staged design of ``study`` (an ``LrStudy``) in words, with each problem's
+    stage-2 seed count and where stage 3 adds the tuned lr's neighbours."""
     by_count: dict[int, list[str]] = {}
     for p in problems_:
         by_count.setdefault(len(study.stage2_seeds_of(p)), []).append(p)
     seeds = " or ".join(f"{n}" + (f" ({and_list([readable(p) for p in ps])})" if len(by_count) > 1 else "")
                         for n, ps in by_count.items())
-    return (f"every learning rate of the grid is trained with one seed; the default and the "
+    text = (f"every learning rate of the grid is trained with one seed; the default and the "
             f"{study.stage2_top} best by validation accuracy get {seeds} seeds")
+    third = [p for p in problems_ if study.stages_of(p) == 3]
+    if third:
+        on = "" if len(third) == len(problems_) else f" (on {and_list([readable(p) for p in third])})"
+        text += (f"; then the grid's two neighbours of the learning rate tuned among them get as "
+                 f"many{on}")
+    return text

@@ -2,7 +2,10 @@
 
 Stage 1 trains every lr of the grid with one seed. Stage 2 adds seeds where the answer
 depends on them: at each optimizer's library default and at its ``stage2_top`` best lrs by
-stage-1 validation accuracy. The chapters take their defaults from ``PUBLISHED`` (a
+stage-1 validation accuracy. Stage 3 (on the kinds of problem in ``neighbours``) gives the
+same seeds to the half-decade neighbours of the lr tuned after stage 2, so the tuned lr is
+always compared with the lrs either side of it: a reference that leads is then measured
+against its nearest rivals, never against finalists far behind it. The chapters take their defaults from ``PUBLISHED`` (a
 parameter left at None means "as published", ``LrStudy.varied``), so prose, code and
 records cannot drift apart.
 """
@@ -24,7 +27,8 @@ from .progress import Progress, counted
 class LrStudy:
     """The lr study's design. ``budgets``: epochs per problem (``epochs``, when set, is one
     budget for every problem, a rerun's); ``grid``, continued upward per problem by
-    ``grid_above``; ``stage2_seeds`` per kind of problem ("small" or "conv");
+    ``grid_above``; ``stage2_seeds`` per kind of problem ("small" or "conv"), and the
+    kinds that get stage 3 (``neighbours``);
     ``chapters``: the book's chapters and their problems, in reading order; ``settings``:
     optimizer hyperparameters or a schedule, as ``SweepSpec`` takes them."""
     grid: tuple[float, ...]
@@ -35,6 +39,7 @@ class LrStudy:
     stage1_seeds: tuple[int, ...] = (0,)
     stage2_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: {"small": (0,), "conv": (0,)})
     stage2_top: int = 2
+    neighbours: tuple[str, ...] = ()
     epochs: int | None = None
     settings: Mapping[str, object] = field(default_factory=dict)
 
@@ -80,8 +85,15 @@ class LrStudy:
         """The grid of ``problem``: ``grid``, continued upward where ``grid_above`` says."""
         return self.grid + tuple(self.grid_above.get(problem, ()))
 
+    @staticmethod
+    def kind(problem: str) -> str:
+        return "conv" if problem.endswith(("2c2d", "3c3d")) else "small"
+
     def stage2_seeds_of(self, problem: str) -> tuple[int, ...]:
-        return self.stage2_seeds["conv" if problem.endswith(("2c2d", "3c3d")) else "small"]
+        return self.stage2_seeds[self.kind(problem)]
+
+    def stages_of(self, problem: str) -> int:
+        return 3 if self.kind(problem) in self.neighbours else 2
 
     def stage2_lrs(self, stage1: pd.DataFrame, optimizer: str) -> list[float]:
         """The lrs that get more seeds: the library default and the ``stage2_top`` best by
@@ -102,26 +114,55 @@ class LrStudy:
         return [SweepSpec([problem], [o], self.stage2_lrs(stage1_table, o), self.stage2_seeds_of(problem),
                           stage1.epochs, stage1.settings) for o in stage1.optimizers]
 
-    def progress(self, problem: str, results_dir: str | Path | None = None) -> Progress:
-        """How many runs of the study the store holds; trains nothing."""
+    def _stage3(self, problem: str, stage2: list, stage12_table: pd.DataFrame) -> list:
+        """Per optimizer, the grid's half-decade neighbours of the lr tuned after stage 2
+        (validation, over the finalists) with the stage-2 seeds."""
+        from ..engine.spec import SweepSpec
+        from ..stats.analysis import final_epoch, tuned_lr
+        final = final_epoch(stage12_table)
+        grid = list(self.grid_of(problem))
+        out = []
+        for spec in stage2:
+            i = grid.index(tuned_lr(final[final["optimizer"] == spec.optimizers[0]]))
+            out.append(SweepSpec([problem], spec.optimizers, grid[max(i - 1, 0):i + 2], spec.seeds,
+                                 spec.epochs, spec.settings))
+        return out
+
+    def _planned(self, problem: str, results_dir) -> tuple[list, list, Progress]:
+        """The specs of every stage planned so far, the records stored of them, and the
+        progress: a stage is planned once the stages before it are all stored."""
         from ..engine.sweep import plan
         from ..store import records
         from ..store.paths import runs_dir
-        stage1 = self._stage1(problem)
-        done, todo = plan([stage1], runs_dir(results_dir))
-        if todo:
-            return Progress(len(done), len(done) + len(todo), stage=1, stages=2, what="stage 1")
-        stage2 = self._stage2(problem, stage1, records.tidy(done, stage1.epochs))
-        return counted(stage2 + [stage1], results_dir, stage=2, stages=2, what="stage 2")
+        store, stages = runs_dir(results_dir), self.stages_of(problem)
+        specs = [self._stage1(problem)]  # later stages go in front: stage 1 stays last
+        done, todo = plan(specs, store)
+        for stage in range(2, stages + 1):
+            if todo:
+                return specs, done, Progress(len(done), len(done) + len(todo), stage - 1, stages, f"stage {stage - 1}")
+            table = records.tidy(done, specs[0].epochs)
+            more = (self._stage2(problem, specs[0], table) if stage == 2
+                    else self._stage3(problem, specs[:-1], table))  # specs: stage 2's, then stage 1
+            specs = more + specs
+            done, todo = plan(specs, store)
+        return specs, done, Progress(len(done), len(done) + len(todo), stages, stages, f"stage {stages}")
+
+    def progress(self, problem: str, results_dir: str | Path | None = None) -> Progress:
+        """How many runs of the study the store holds; trains nothing."""
+        return self._planned(problem, results_dir)[2]
 
     def run(self, problem: str, results_dir: str | Path | None = None, *,
             train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-        """Both stages for one problem; the tidy table of every run the study uses."""
+        """Every stage for one problem; the tidy table of every run the study uses."""
         from ..engine.sweep import run_sweep
         stage1 = self._stage1(problem)
-        stage1_table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
-        stage2 = self._stage2(problem, stage1, stage1_table)
-        return run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)
+        table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
+        stage2 = self._stage2(problem, stage1, table)
+        table = run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)
+        if self.stages_of(problem) == 2:
+            return table
+        return run_sweep(self._stage3(problem, stage2, table) + stage2 + [stage1], results_dir,
+                         train_missing=train_missing, **sweep_options)
 
     def stored(self, problems_: list[str], results_dir: str | Path | None = None, *,
                train_missing: bool = True) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
@@ -151,4 +192,5 @@ PUBLISHED = LrStudy(
                                "fmnist": ("fmnist_logreg", "fmnist_mlp", "fmnist_2c2d"),
                                "cifar10": ("cifar10_3c3d",)}),
     stage2_seeds=MappingProxyType({"small": (0, 1, 2, 3, 4), "conv": (0, 1, 2)}),
+    neighbours=("small", "conv"),
 )
