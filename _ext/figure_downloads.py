@@ -1,6 +1,8 @@
 """Sphinx extension: every numbered figure gets its download links under it (SVG, PDF and
 PNG, from the files the chapters saved into the staged book's ``figures`` folder), in the
-web book only. A page places a figure with its anchor typed once, in its ``:name:``."""
+web book only. A glued figure is named after its glue key (``{glue:figure} fig-basin`` is
+``{numref}`fig-basin```, its files fig-basin.svg, ...), so a page types its anchor once:
+``lrsweep.book.figures.placed`` glues and saves under the same name."""
 from pathlib import Path
 
 from docutils import nodes
@@ -28,6 +30,19 @@ def _links(app, doctree):
         figure.parent.insert(figure.parent.index(figure) + 1, only)
 
 
+def _anchored_glue_figure():
+    from myst_nb.ext.glue.directives import PasteFigureDirective
+
+    class AnchoredGlueFigure(PasteFigureDirective):
+        """MyST-NB's ``glue:figure``, its anchor the glue key unless a ``:name:`` says otherwise."""
+        def run(self):
+            self.options.setdefault("name", self.arguments[0])
+            return super().run()
+    return AnchoredGlueFigure
+
+
 def setup(app):
+    app.setup_extension("myst_nb")  # its glue domain first, then this figure in its place
+    app.add_directive_to_domain("glue", "figure", _anchored_glue_figure(), override=True)
     app.connect("doctree-read", _links, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

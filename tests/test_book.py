@@ -51,7 +51,7 @@ def test_chapter_executed_by_papermill_glues_its_numbers_and_saves_its_figures(b
     nb = json.loads((workdir / "build" / "book" / "chapters" / "mnist.ipynb").read_text())
     glued = {o.get("metadata", {}).get("scrapbook", {}).get("name")
              for c in nb["cells"] for o in c.get("outputs", [])}
-    assert {"mnist_logreg__adam_best_lr", "mnist_logreg__adam_acc_default", "mnist_logreg__fig_lr",
+    assert {"mnist_logreg__adam_best_lr", "mnist_logreg__adam_acc_default", "fig-mnist-logreg-lr",
             "mnist_logreg__summary_table", "design"} <= glued
     # stage 1: 2 lrs x seed 0; stage 2: the default and the best (here both) x seeds 0, 1
     assert len(list((runs / "mnist_logreg").glob("*.json"))) == 2 * 2 * 2

@@ -63,9 +63,9 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
                   old_influence=verdicts.basin_sentence(summary),
                   claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
                   level=f"{analysis.LEVEL:.0%}", delta=f"{100 * analysis.DELTA:g}",
-                  fig_headline=figures.saved("fig-headline", figures.headline(
+                  **figures.placed("fig-headline", figures.headline(
                       final, summary.sort_values("problem", key=lambda c: c.map(problems_.index), kind="stable")),
                       figures_dir),
-                  fig_budget=figures.saved("fig-answer-budget", figures.regret_by_budget(
+                  **figures.placed("fig-answer-budget", figures.regret_by_budget(
                       budget_rows, theirs, analysis.DELTA), figures_dir))
     return values

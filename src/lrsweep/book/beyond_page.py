@@ -97,7 +97,7 @@ def importance_section(evidence: Evidence, figures_dir=None) -> tuple[str, dict]
                       {"problem": ("problem", wording.readable), "optimizer": ("optimizer", wording.optimizer_name),
                        "term": ("term", wording.term), f"share of the variance ({analysis.LEVEL:.0%} interval)": ("shown", "{}"),
                        "runs (n)": ("n_runs", "{}")}),
-                  fig_importance=figures.saved("fig-importance", figures.importance(shares), figures_dir))
+                  **figures.placed("fig-importance", figures.importance(shares), figures_dir))
     return report.fill("importance", table=report.table_block(
         "importance_table", "Share of the variance of the final validation accuracy explained by each "
         "hyperparameter, per design", "tbl-importance")), values
@@ -155,7 +155,7 @@ def batch_section(evidence: Evidence, figures_dir=None) -> tuple[str, dict]:
     values.update(batch_sentence=batch_sentence(best),
                   kept_sentence=kept_sentence(beyond_summary.kept(swept, evidence), math.sqrt(analysis.test_var(
                       *[swept["test_acc"].median()] * 2, int(swept["n_test"].iloc[0])))),
-                  fig_batch=figures.saved("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
+                  **figures.placed("fig-batch-lr", figures.best_lr_by_batch(best), figures_dir))
     return report.fill("batch"), values
 
 
@@ -175,7 +175,7 @@ def run(evidence: Evidence, figures_dir=None) -> tuple[str, dict]:
         return "No problem has its study stored yet.\n", values
     own = shown(table)
     values.update(alternatives_table=own, cheapest=beyond_summary.cheapest_sentence(table),
-                  fig_alternatives=figures.saved("fig-alternatives", figures.cost_regret(table), figures_dir))
+                  **figures.placed("fig-alternatives", figures.cost_regret(table), figures_dir))
     return report.fill("alternatives", table="" if own.cells.empty else report.table_block(
         "alternatives_table", "The alternatives that needed runs of their own, on the problems they ran on: "
         "regret against tuned Adam (the default and the coarse grids on every problem: {numref}`tbl-answer` "

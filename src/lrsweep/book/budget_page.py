@@ -54,8 +54,8 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
     at = adam_theirs.set_index(["problem", "epoch"])["regret"]
     study_budgets = [lr_study.PUBLISHED.budget(p) for p in lr_study.PUBLISHED.problems]
     values = {
-        "fig_regret_budget": figures.saved("fig-regret-budget", figures.regret_by_budget(
-            rows, adam_theirs, analysis.DELTA), figures_dir),
+        **figures.placed("fig-regret-budget", figures.regret_by_budget(rows, adam_theirs, analysis.DELTA),
+                         figures_dir),
         "budget_verdict_table": verdict_table(rows),
         "budget_deepobs_table": deepobs_table(adam_theirs),
         "budget_progress": progress_note(progress),

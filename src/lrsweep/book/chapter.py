@@ -48,17 +48,16 @@ def section(problem: str, table: pd.DataFrame, figures_dir: str | Path | None) -
         values[k(f"{row.optimizer}_default_lr")] = report.fmt_lr(row.default_lr)
     values[k("summary_table")] = report.summary_table(summary)
     slug = problem.replace("_", "-")  # docutils ids have no underscores
-    lr_fig, epoch_fig = f"fig-{slug}-lr", f"fig-{slug}-epochs"
-    values[k("fig_lr")] = figures.saved(lr_fig, figures.accuracy_vs_lr(
-        final, metrics=("test_acc", "test_loss")), figures_dir)
+    values.update(figures.placed(f"fig-{slug}-lr", figures.accuracy_vs_lr(
+        final, metrics=("test_acc", "test_loss")), figures_dir))
     chosen = {o: _epoch_lrs(final[final["optimizer"] == o]) for o in sorted(set(final["optimizer"]))}
-    values[k("fig_epochs")] = figures.saved(epoch_fig, figures.curves_over_epochs(table, problem, chosen),
-                                     figures_dir)
+    values.update(figures.placed(f"fig-{slug}-epochs", figures.curves_over_epochs(table, problem, chosen),
+                                 figures_dir))
     sentences = [report.fill("optimizer", label=optim.get(o).label, problem=problem, optimizer=o)
                  for o in chosen]  # the optimizers this rerun has, each in the same words
     name = wording.readable(problem)
     return report.fill("problem", name=name, description=problems.get(problem).description, problem=problem,
-                sentences=" ".join(sentences), lr_fig=lr_fig, epoch_fig=epoch_fig,
+                sentences=" ".join(sentences), slug=slug,
                 summary_table=report.table_block(k("summary_table"), f"{name}: the default and the tuned "
                                                  "learning rate, per optimizer", f"tbl-{slug}")), values
 

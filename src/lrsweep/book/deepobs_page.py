@@ -71,7 +71,7 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
     is complete."""
     curves = deepobs.load()
     values, overlay = faithfulness(evidence)
-    values["fig_deepobs_overlay"] = figures.saved("fig-deepobs-overlay", overlay, figures_dir)
+    values.update(figures.placed("fig-deepobs-overlay", overlay, figures_dir))
     table, running = evidence.studied(problems=[p for p in evidence.problems if p in set(curves["problem"])])
     rows = best_lr_table(table, curves) if table is not None else pd.DataFrame(columns=COLUMNS)
     values.update(report.design_numbers(list(THEIRS), []), best_lr_table=best_lr_shown(rows),

@@ -364,12 +364,15 @@ def save(fig: plt.Figure, name: str, directory: str | Path | None = None) -> lis
     return written
 
 
-def saved(name: str, fig: plt.Figure, directory: str | Path | None = None) -> plt.Figure:
-    """``fig``, saved as the files behind its download links and closed, to be glued (a
-    chapter cell then does not show it a second time)."""
-    save(fig, name, directory)
+def placed(anchor: str, fig: plt.Figure, directory: str | Path | None = None) -> dict[str, plt.Figure]:
+    """``fig`` to glue under its ``anchor``, saved as the files behind its download links
+    and closed (a chapter cell then does not show it a second time). The page places it
+    with ``{glue:figure} <anchor>``, which is also its anchor for ``{numref}`` (the book's
+    extension _ext/figure_downloads.py names a glued figure after its key): each anchor is
+    typed once in the code and once where the page places it."""
+    save(fig, anchor, directory)
     plt.close(fig)
-    return fig
+    return {anchor: fig}
 
 
 def deepobs_overlay(matched: pd.DataFrame) -> plt.Figure:

@@ -132,7 +132,7 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
     values.update(
         basin_deltas=" / ".join(f"{100 * d:g}" for d in analysis.BASIN_DELTAS) + " points",
         basin_table=basin_table(summary),
-        fig_basin=figures.saved("fig-basin", figures.basin_overview(summary), figures_dir),
+        **figures.placed("fig-basin", figures.basin_overview(summary), figures_dir),
         fixed_table=choices_table(fixed.replace({"choice": {
             "leave-one-task-out": "one lr, chosen on the other problems",
             "library default": "the library default"}}), "choice"),
@@ -142,9 +142,9 @@ def run(evidence: Evidence, figures_dir=None) -> dict:
             "tuned lr, full budget": ("lr_end", report.fmt_lr), "budget": ("end", "{}"),
             "change (decades)": ("decades", "{:+.1f}")}),
         budget_max_drift=f"{budget['decades'].abs().max():.1f}",
-        fig_fixed=figures.saved("fig-fixed-lr", figures.regret_overview(fixed, label="choice"), figures_dir),
-        fig_grids=figures.saved("fig-grids", figures.regret_overview(grids, label="grid"), figures_dir),
-        fig_budget=figures.saved("fig-best-lr-budget", figures.best_lr_by_budget(
+        **figures.placed("fig-fixed-lr", figures.regret_overview(fixed, label="choice"), figures_dir),
+        **figures.placed("fig-grids", figures.regret_overview(grids, label="grid"), figures_dir),
+        **figures.placed("fig-best-lr-budget", figures.best_lr_by_budget(
             analysis.tuned_by_budget(table), theirs[theirs["problem"].isin(final["problem"])]), figures_dir),
         recommendations=" ".join(recommendation(final, o) for o in sorted(set(final["optimizer"]))),
         claims_table=claims.shown(claims.table(final, table, shares=shares, near=near)),
