@@ -45,7 +45,7 @@ def test_the_window_is_the_study_grid_around_the_tuned_lr(tmp_path, small_data):
     designs = replace(designs, batch=replace(designs.batch, window=1.0, sweeps={"mnist_logreg": (1, (64, 128))}))
     table = study.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
     tuned = batch_lr.analysis.tuned_lr(batch_lr.analysis.final_epoch(table, 1))  # read at 1 epoch
-    got = designs.batch.lrs("mnist_logreg", "adam", 1, tmp_path)
+    got = designs.batch.lrs(designs.batch.centres("mnist_logreg", table)["adam"])
     assert got == [lr for lr in study.grid if abs(math.log10(lr / tuned)) <= 1.0 + 0.01]
     assert tuned in got and len(got) in (2, 3)
 

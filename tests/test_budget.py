@@ -47,10 +47,12 @@ def test_the_long_runs_are_read_as_far_as_they_are_stored(tmp_path, small_data):
     run_sweep(SweepSpec(["mnist_logreg"], ["adam"], [1e-3, 1e-2], [0], 1), tmp_path, executor="inprocess",
               quiet=True)
     assert design.progress("mnist_logreg", tmp_path)[:2] == (0, 2)
-    assert design.stored("mnist_logreg", tmp_path)["epoch"].max() == 1
+    short, now = design.stored("mnist_logreg", tmp_path)
+    assert short["epoch"].max() == 1 and now == design.progress("mnist_logreg", tmp_path)
     design.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
     assert design.progress("mnist_logreg", tmp_path).complete
-    long = design.stored("mnist_logreg", tmp_path)
+    long, now = design.stored("mnist_logreg", tmp_path)
+    assert now == design.progress("mnist_logreg", tmp_path)
     assert long["epoch"].max() == 3 and long["test_correct"].notna().all()
     assert all(records.has_predictions(r) for r in records.load_all(tmp_path))
 

@@ -23,11 +23,11 @@ def rows(evidence: Evidence, *, train_missing: bool) -> tuple[pd.DataFrame | Non
     extra, picks = [], {}
     chosen = designs.alternatives
     for p in sorted(set(main["problem"]) & set(chosen.kinds)):
-        now = chosen.progress(p, results_dir, range_dir)
-        if not (now.complete or train_missing):
+        table, now = chosen.stored(p, results_dir, range_dir)  # the store read once
+        if table is None and not train_missing:
             running[p] = now
             continue
-        extra.append(chosen.run(p, results_dir, range_dir, train_missing=train_missing, quiet=True))
+        extra.append(table if table is not None else chosen.run(p, results_dir, range_dir, quiet=True))
         if "range_test" in chosen.kinds[p]:
             test = chosen.range_test(p, range_dir, train_missing=False)
             picks[p] = (float(f"{test['picked_lr']:.3g}"), test["epochs"])
@@ -120,16 +120,14 @@ def batch_sweeps(evidence: Evidence, *, train_missing: bool, problems: list[str]
     """The published batch-size sweeps on ``problems`` (None: the page's) that are stored
     (or trained, with ``train_missing``, once their problem's study is stored), and the
     progress of the others as text."""
-    sweep, ready, pending, results_dir = evidence.designs.batch, [], [], evidence.results_dir
+    sweep, ready, pending = evidence.designs.batch, [], []
     for p in (q for q in sweep.sweeps if q in (problems or evidence.problems)):
-        if not sweep.study.progress(p, results_dir).complete:  # its window is centred on the study's lr
+        study, _ = evidence.studied(sweep.study, [p], may_train=False)  # its window is centred on the study's lr
+        if study is None:
             pending.append(f"{p} (its study first)")
             continue
-        now = sweep.progress(p, results_dir)
-        if now.complete or train_missing:
-            ready.append(sweep.run(p, results_dir, train_missing=train_missing, quiet=True))
-        else:
-            pending.append(f"{p} ({now.done} of {now.planned} runs)")
+        table, now = sweep.stored(p, study, evidence.results_dir, train_missing=train_missing, quiet=True)
+        (ready.append(table) if table is not None else pending.append(f"{p} ({now.done} of {now.planned} runs)"))
     return ready, pending
 
 
@@ -137,10 +135,12 @@ def kept(swept: pd.DataFrame, evidence: Evidence) -> pd.DataFrame:
     """``batch_lr.kept_regret`` of each optimizer's lr tuned by the study (at the sweep's
     budget, at the problem's own batch size)."""
     from ..study import batch_lr
-    sweep, results_dir = evidence.designs.batch, evidence.results_dir
-    pairs = swept[["problem", "optimizer"]].drop_duplicates().itertuples(index=False)
-    return batch_lr.kept_regret(swept, {(p, o): sweep.tuned(p, o, sweep.check(p)[0], results_dir)
-                                        for p, o in pairs})
+    sweep = evidence.designs.batch
+    centres = {}
+    for p in swept["problem"].unique():
+        study, _ = evidence.studied(sweep.study, [p], may_train=False)  # read once per page
+        centres.update({(p, o): lr for o, lr in sweep.centres(p, study).items()})
+    return batch_lr.kept_regret(swept, centres)
 
 
 def batch_caveat(evidence: Evidence, optimizer: str = "adam") -> str:

@@ -39,35 +39,58 @@ class BatchSweep:
             raise UsageError(f"no batch-size sweep of {problem!r}; published: {', '.join(self.sweeps)}")
         return self.sweeps[problem]
 
-    def tuned(self, problem: str, optimizer: str, epochs: int, results_dir=None) -> float:
-        """The study's tuned lr (at the problem's own batch size) read at ``epochs`` (the
-        study of ``problem`` must be stored)."""
-        table = self.study.varied(optimizers=[optimizer]).run(problem, results_dir, train_missing=False,
-                                                              quiet=True)
-        return analysis.tuned_lr(analysis.final_epoch(table, epochs))
+    def centres(self, problem: str, study_table: pd.DataFrame) -> dict[str, float]:
+        """Each optimizer's tuned lr (at the problem's own batch size) read at the sweep's
+        budget, from ``study_table``: the tidy table of ``study`` on ``problem``."""
+        epochs, _ = self.check(problem)
+        final = analysis.final_epoch(study_table, epochs)
+        return {o: analysis.tuned_lr(final[final["optimizer"] == o]) for o in self.study.optimizers}
 
-    def lrs(self, problem: str, optimizer: str, epochs: int, results_dir=None) -> list[float]:
-        """The study's grid within ``window`` decades of its tuned lr at ``epochs``."""
-        centre = self.tuned(problem, optimizer, epochs, results_dir)
+    def lrs(self, centre: float) -> list[float]:
+        """The study's grid within ``window`` decades of ``centre``."""
         return [lr for lr in self.study.grid if abs(math.log10(lr / centre)) <= self.window + 0.01]  # 3.16: rounded
 
-    def specs(self, problem: str, results_dir=None) -> list:
+    def specs(self, problem: str, study_table: pd.DataFrame) -> list:
         from ..engine.spec import SweepSpec
         budget, sizes = self.check(problem)
-        window = {o: self.lrs(problem, o, budget, results_dir) for o in self.study.optimizers}  # once per optimizer
-        return [SweepSpec([problem], [o], window[o], [self.seed], budget, settings={"batch_size": b})
+        centres = self.centres(problem, study_table)
+        return [SweepSpec([problem], [o], self.lrs(centres[o]), [self.seed], budget, settings={"batch_size": b})
                 for o in self.study.optimizers for b in sizes]
+
+    def _study(self, problem: str, results_dir) -> pd.DataFrame:
+        table, _ = self.study.stored([problem], results_dir, train_missing=False)
+        if table is None:
+            raise UsageError(f"the batch-size sweep of {problem!r} is centred on the study's tuned lr: "
+                             f"run the study first (python -m lrsweep study {problem})")
+        return table
+
+    def stored(self, problem: str, study_table: pd.DataFrame, results_dir=None, *,
+               train_missing: bool = False, **sweep_options) -> tuple[pd.DataFrame | None, Progress]:
+        """The sweep on ``problem`` around the tuned lrs of ``study_table``, planned once:
+        its tidy table (None while runs are missing and ``train_missing`` is False; with
+        it, they are trained) and its progress."""
+        from ..engine.sweep import plan, run_sweep
+        from ..store import records
+        from ..store.paths import runs_dir
+        specs = self.specs(problem, study_table)
+        done, todo = plan(specs, runs_dir(results_dir))
+        now = Progress(len(done), len(done) + len(todo))
+        if not todo:
+            return records.tidy(done, specs[0].epochs), now
+        if not train_missing:
+            return None, now
+        return run_sweep(specs, results_dir, **sweep_options), Progress(now.planned, now.planned)
 
     def progress(self, problem: str, results_dir=None) -> Progress:
         """The runs of the sweep on ``problem`` stored; trains nothing."""
-        return counted(self.specs(problem, results_dir), results_dir)
+        return counted(self.specs(problem, self._study(problem, results_dir)), results_dir)
 
     def run(self, problem: str, results_dir=None, *, train_missing: bool = True, **sweep_options) -> pd.DataFrame:
         """The sweep on ``problem`` (missing runs trained unless ``train_missing`` is False),
         as a tidy table read at its budget."""
         from ..engine.sweep import run_sweep
-        return run_sweep(self.specs(problem, results_dir), results_dir, train_missing=train_missing,
-                         **sweep_options)
+        return run_sweep(self.specs(problem, self._study(problem, results_dir)), results_dir,
+                         train_missing=train_missing, **sweep_options)
 
 
 # Batch sizes 32..1024 span 1.5 decades, and linear scaling moves the lr as far. The

@@ -25,7 +25,7 @@ from ..errors import UsageError
 from ..store import optim
 from ..engine import range_test
 from . import lr_study
-from .progress import Progress, counted
+from .progress import Progress
 
 AT_DEFAULT = ("prodigy", "dadapt_adam", "dog", "schedulefree_adamw")
 VARIANTS = {"AMSGrad": {"optimizers": ["amsgrad"]},
@@ -92,21 +92,38 @@ class Alternatives:
                    for v in self.variants(problem)]
         return pd.concat(tables, ignore_index=True)
 
-    def progress(self, problem: str, results_dir=None, range_dir: str | Path | None = None) -> Progress:
-        """How many of the runs planned so far are stored (a variant's stage 2 is planned
-        once its stage 1 is complete; the range test's pick once the test is stored)."""
+    def stored(self, problem: str, results_dir=None,
+               range_dir: str | Path | None = None) -> tuple[pd.DataFrame | None, Progress]:
+        """The tidy table of every alternative's runs on ``problem`` once all are stored
+        (None before), and how many of the runs planned so far are stored (a variant's
+        stage 2 is planned once its stage 1 is complete; the range test's pick once the test
+        is stored): the store read once; trains nothing."""
+        from ..engine.sweep import plan
+        from ..store import records
+        from ..store.paths import runs_dir
         kinds = self.check(problem)
         specs = self.at_default_specs(problem) if "at_default" in kinds else []
         tested = "range_test" not in kinds or range_test.path_for(
             _range_dir(range_dir), problem, "adam", self.range_seed).is_file()
         if tested and "range_test" in kinds:
             specs.append(self.range_test_spec(problem, range_dir, train_missing=False))
-        now = counted(specs, results_dir)
-        done, planned, final = now.done, now.planned + (not tested), tested
+        done, todo = plan(specs, runs_dir(results_dir)) if specs else ([], [])
+        tables = [records.tidy(done, self.study.budget(problem))] if specs else []
+        n_done, planned, final = len(done), len(done) + len(todo) + (not tested), tested
         for variant in self.variants(problem):
-            v = variant.progress(problem, results_dir)
-            done, planned, final = done + v.done, planned + v.planned, final and v.stage == v.stages
-        return Progress(done, planned, stage=2 if final else 1, stages=2, what="its alternatives")
+            table, running = variant.stored([problem], results_dir, train_missing=False)
+            if table is None:
+                v = running[problem]
+                n_done, planned, final = n_done + v.done, planned + v.planned, final and v.stage == v.stages
+            else:
+                n = table["run_id"].nunique()
+                n_done, planned = n_done + n, planned + n
+                tables.append(table)
+        now = Progress(n_done, planned, stage=2 if final else 1, stages=2, what="its alternatives")
+        return (pd.concat(tables, ignore_index=True) if now.complete else None), now
+
+    def progress(self, problem: str, results_dir=None, range_dir: str | Path | None = None) -> Progress:
+        return self.stored(problem, results_dir, range_dir)[1]
 
 
 def _range_dir(range_dir) -> Path:

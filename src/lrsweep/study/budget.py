@@ -60,15 +60,17 @@ class LongBudget:
         from ..engine.sweep import run_sweep
         return run_sweep(self.specs(problem), results_dir, train_missing=train_missing, **sweep_options)
 
-    def stored(self, problem: str, results_dir=None) -> pd.DataFrame:
+    def stored(self, problem: str, results_dir=None) -> tuple[pd.DataFrame, Progress]:
         """Whatever the store holds of the long runs' configs, each as far as it trained (a
-        study run of 10 epochs counts up to epoch 10): what the page reads while they run."""
+        study run of 10 epochs counts up to epoch 10): what the page reads while they run;
+        and their progress (the runs that reached the long budget), from the same read."""
         from ..store.paths import runs_dir
-        store = runs_dir(results_dir)
-        found = [rec for cfg in self.specs(problem)[0].configs()
-                 if (rec := records.read(records.path_for(store, cfg))) is not None
+        store, long = runs_dir(results_dir), self.check(problem)
+        configs = self.specs(problem)[0].configs()
+        found = [rec for cfg in configs if (rec := records.read(records.path_for(store, cfg))) is not None
                  and rec["status"] != "failed"]
-        return records.tidy(found)
+        done = sum(records.extent(rec) >= long.epochs for rec in found)
+        return records.tidy(found), Progress(done, len(configs))
 
 
 # Planned from the measured cost (about 98 s per cifar10_3c3d epoch and 93 s per fmnist_2c2d
@@ -87,9 +89,9 @@ def regret_rows(study: pd.DataFrame | None, results_dir=None,
     problems_ = lr_study.PUBLISHED.problems
     study = None if study is None else study[study["optimizer"] == "adam"]
     frames = [analysis.regret_by_budget(study).assign(series=STUDY)] if study is not None and len(study) else []
-    long_progress = {problem: long.progress(problem, results_dir) for problem in long.runs}
+    long_progress = {}
     for problem in long.runs:
-        runs = long.stored(problem, results_dir)
+        runs, long_progress[problem] = long.stored(problem, results_dir)  # one read for both
         if len(runs):
             frames.append(analysis.regret_by_budget(runs).assign(series=LONG))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -169,12 +169,17 @@ class LrStudy:
         """The tidy table of every problem whose study is complete (missing runs trained
         first when ``train_missing``), and the progress of those still running (a
         published build reports a study in progress rather than training it)."""
+        from ..store import records
         tables, pending = [], {}
         for p in problems_:
-            if not train_missing and not (now := self.progress(p, results_dir)).complete:
-                pending[p] = now
+            if train_missing:
+                tables.append(self.run(p, results_dir))
                 continue
-            tables.append(self.run(p, results_dir, train_missing=train_missing))
+            specs, done, now = self._planned(p, results_dir)  # the store read once
+            if now.complete:
+                tables.append(records.tidy(done, specs[0].epochs))
+            else:
+                pending[p] = now
         return (pd.concat(tables, ignore_index=True) if tables else None), pending
 
 
