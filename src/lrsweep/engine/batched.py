@@ -22,8 +22,8 @@ from torch.func import functional_call, grad, stack_module_state, vmap
 from . import data, problems
 from ..store.config import CONSTANT, RunConfig
 from ..store.records import Outcome
-from .train import (DivergenceWatch, batch_order, default_device, device_splits, eval_sets,
-                    evaluate, setup_process)
+from .train import (DivergenceWatch, default_device, device_splits, eval_sets, evaluate,
+                    seeded_batches, setup_process)
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_momentum")
 # On a CPU only overhead-bound models gain (measured: ~6x for logistic regression, none
@@ -158,29 +158,26 @@ def _train(cfgs, epochs, problem, splits, outcomes):
 
     record(0)
     watch = DivergenceWatch([outcomes[r].curves["train_loss"][0] for r in active], x.device)
-    bs = cfgs[0].batch_size
-    steps = len(y) // bs
-    for epoch in range(1, epochs + 1):
-        orders = {s: batch_order(s, epoch, len(y), x.device) for s in dict.fromkeys(seeds)}
-        watch.new_epoch()
-        for i in range(steps):
-            # every seed's batch, drawn (and augmented) exactly as in one-at-a-time training
-            batch = {s: orders[s][1][i * bs:(i + 1) * bs] for s in dict.fromkeys(seeds[r] for r in active)}
-            xs = {s: problem.prepare(x[idx], orders[s][0]) for s, idx in batch.items()}
-            xb = torch.stack([xs[seeds[r]] for r in active])
-            yb = torch.stack([y[batch[seeds[r]]] for r in active])
-            grads, ce = grad_fn(params, buffers, xb, yb)
-            opt.step(params, grads)
-            if bad := watch.see(ce, i, steps):
-                for j in bad:
-                    outcomes[active[j]].diverge(epoch, watch.why(j))
-                keep = torch.ones(len(active), dtype=torch.bool, device=x.device)
-                keep[bad] = False
-                active = [r for r, k in zip(active, keep.tolist()) if k]
-                if not active:
-                    return
-                params = {k: v[keep] for k, v in params.items()}
-                buffers = {k: v[keep] for k, v in buffers.items()}
-                opt.keep(keep)
-                watch.keep(keep)
-        record(epoch)
+    # every seed's batch, drawn (and augmented) exactly as in one-at-a-time training
+    for epoch, i, steps, batch in seeded_batches(problem, (x, y), lambda: [seeds[r] for r in active],
+                                                 cfgs[0].batch_size, range(1, epochs + 1)):
+        if i == 0:
+            watch.new_epoch()
+        xb = torch.stack([batch[seeds[r]][0] for r in active])
+        yb = torch.stack([batch[seeds[r]][1] for r in active])
+        grads, ce = grad_fn(params, buffers, xb, yb)
+        opt.step(params, grads)
+        if bad := watch.see(ce, i, steps):
+            for j in bad:
+                outcomes[active[j]].diverge(epoch, watch.why(j))
+            keep = torch.ones(len(active), dtype=torch.bool, device=x.device)
+            keep[bad] = False
+            active = [r for r, k in zip(active, keep.tolist()) if k]
+            if not active:
+                return
+            params = {k: v[keep] for k, v in params.items()}
+            buffers = {k: v[keep] for k, v in buffers.items()}
+            opt.keep(keep)
+            watch.keep(keep)
+        if i == steps - 1:
+            record(epoch)

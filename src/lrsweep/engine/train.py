@@ -41,28 +41,43 @@ def batch_order(seed: int, epoch: int, n: int, device: torch.device) -> tuple[to
     return g, torch.randperm(n, generator=g).to(device)
 
 
+def seeded_batches(problem, train: tuple[torch.Tensor, torch.Tensor], seeds, batch_size: int, epochs):
+    """The batches of the one training loop: per epoch of ``epochs`` (an iterable of epoch
+    numbers) each seed's batch order, and per step the prepared batch of every seed that
+    ``seeds()`` still asks for (it is asked at every step: batched members drop out as they
+    diverge). Yields ``(epoch, step, steps, {seed: (x, y)})``; the last partial batch is
+    dropped, as in DeepOBS."""
+    x, y = train
+    steps = len(y) // batch_size
+    for epoch in epochs:
+        orders = {s: batch_order(s, epoch, len(y), x.device) for s in dict.fromkeys(seeds())}
+        for i in range(steps):
+            batch = {}
+            for s in dict.fromkeys(seeds()):
+                g, perm = orders[s]
+                idx = perm[i * batch_size:(i + 1) * batch_size]
+                batch[s] = problem.prepare(x[idx], g), y[idx]
+            yield epoch, i, steps, batch
+
+
 def training_steps(model, opt, problem, train: tuple[torch.Tensor, torch.Tensor], seed: int, batch_size: int,
                    layout: torch.memory_format, epochs, lr_at=None):
-    """The one training loop: per epoch of ``epochs`` (an iterable of epoch numbers) the
-    seed's batch order, per step the prepared batch, the loss plus the problem's
-    regularizer, backward and the optimizer's step, the lr set first by ``lr_at(epoch,
-    step, steps)`` where given (a schedule, the range test's ramp). Yields ``(epoch, step,
-    steps, loss)`` after every step: the caller stops it (divergence, the range test's
-    rule) and evaluates at an epoch's end."""
-    x, y = train
-    steps = len(y) // batch_size  # the last partial batch is dropped, as in DeepOBS
-    for epoch in epochs:
-        g, perm = batch_order(seed, epoch, len(y), x.device)
-        for i in range(steps):
-            if lr_at is not None:
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(epoch, i, steps)
-            idx = perm[i * batch_size:(i + 1) * batch_size]
-            loss = F.cross_entropy(model(problem.prepare(x[idx], g).contiguous(memory_format=layout)), y[idx])
-            opt.zero_grad(set_to_none=True)
-            (loss + problem.regularizer(model)).backward()
-            opt.step()
-            yield epoch, i, steps, loss
+    """The one training loop for one model: on each of ``seeded_batches``, the loss plus
+    the problem's regularizer, backward and the optimizer's step, the lr set first by
+    ``lr_at(epoch, step, steps)`` where given (a schedule, the range test's ramp). Yields
+    ``(epoch, step, steps, loss)`` after every step: the caller stops it (divergence, the
+    range test's rule) and evaluates at an epoch's end. Batched members (``batched``) take
+    their steps over the same ``seeded_batches``."""
+    for epoch, i, steps, batch in seeded_batches(problem, train, lambda: (seed,), batch_size, epochs):
+        if lr_at is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(epoch, i, steps)
+        xb, yb = batch[seed]
+        loss = F.cross_entropy(model(xb.contiguous(memory_format=layout)), yb)
+        opt.zero_grad(set_to_none=True)
+        (loss + problem.regularizer(model)).backward()
+        opt.step()
+        yield epoch, i, steps, loss
 
 
 def setup_process() -> None:
