@@ -132,6 +132,19 @@ def sim_agreement(acc: float = POWER_ACC) -> float:
     return float(both_right + (1 - 2 * acc + both_right))
 
 
+def _stage3_scope(study: lr_study.LrStudy) -> str:
+    """Where stage 3 runs, in words: on every problem, or on which and why not the others."""
+    third = [p for p in study.problems if study.stages_of(p) == 3]
+    if len(third) == len(study.problems):
+        return "on every problem"
+    if not third:
+        return "on no problem yet"
+    rest = [p for p in study.problems if p not in third]
+    return (f"on {wording.and_list([wording.readable(p) for p in third])}; on "
+            f"{wording.and_list([wording.readable(p) for p in rest])} its runs are still training, so "
+            f"there the finalists are those of stage 2")
+
+
 def numbers(cov: pd.DataFrame) -> dict[str, str]:
     best = deepobs.best_lr_by_epoch(deepobs.load())
     drift = deepobs.lr_drift(best, DRIFT_FROM, int(best["epoch"].max()))
@@ -147,6 +160,7 @@ def numbers(cov: pd.DataFrame) -> dict[str, str]:
                                 for p, lrs in lr_study.PUBLISHED.grid_above.items()),
         "grid_low": report.fmt_lr(min(lr_study.PUBLISHED.grid)), "grid_high": report.fmt_lr(max(lr_study.PUBLISHED.grid)),
         "stage2_top": str(lr_study.PUBLISHED.stage2_top),
+        "stage3_scope": _stage3_scope(lr_study.PUBLISHED),
         "seeds_small": str(len(lr_study.PUBLISHED.stage2_seeds["small"])),
         "seeds_conv": str(len(lr_study.PUBLISHED.stage2_seeds["conv"])),
         "epochs_small": "/".join(sorted({str(lr_study.PUBLISHED.budget(p)) for p in small})),
