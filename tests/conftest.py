@@ -17,6 +17,14 @@ os.environ.setdefault("LRSWEEP_DATA", str(Path(os.environ.get("TMPDIR", "/tmp"))
 _real_load = data.load
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, a worker's torch takes its share of the cores, not all of them:
+    two workers of two threads each on two cores wait on each other in every matmul."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 def small_splits(name: str = "mnist", n_train: int = 1024, n_eval: int = 256) -> data.Splits:
     """A real dataset cut down to a few batches, for fast training tests: evenly strided, so
     every class is in it (the CIFAR-10 JPEG copy is stored class by class)."""

@@ -89,3 +89,16 @@ def test_the_design_plans_midpoints_from_the_study_stage_1_and_reports_progress(
     fresh = Evidence(tmp_path, study=study, problems=["mnist_logreg"],
                      designs=registry.Designs(study=study, fine=design))
     assert fresh.fine_basins()["n_lrs"].tolist() == [3]
+
+
+def test_the_quarter_decade_points_count_in_the_synthesis_costs():
+    """The compute appendix charges each run to the chapter that reads it: a midpoint of the
+    grid with stage 1's seed to the synthesis; the same lr with another seed is not one."""
+    from lrsweep.book import costs
+    from lrsweep.store import optim
+    cfg = dict(problem="mnist_mlp", optimizer="adam", lr=0.00178, seed=0, batch_size=128,
+               hparams=optim.get("adam").defaults)
+    assert costs.chapter_of(cfg) == "synthesis"
+    assert costs.chapter_of({**cfg, "lr": 0.001}) == "mnist"
+    assert costs.chapter_of({**cfg, "seed": 1}) == "beyond"
+    assert costs.chapter_of({**cfg, "problem": "cifar10_3c3d"}) == "beyond"  # no midpoints planned there

@@ -4,13 +4,17 @@ from __future__ import annotations
 import pandas as pd
 
 from ..store import problems
-from ..study import lr_study
+from ..study import fine_basin, lr_study
 
 
-def chapter_of(cfg: dict, study: lr_study.LrStudy = lr_study.PUBLISHED) -> str:
+def chapter_of(cfg: dict, study: lr_study.LrStudy = lr_study.PUBLISHED,
+               fine: fine_basin.FineBasin = fine_basin.PUBLISHED) -> str:
     """The chapter of ``study`` whose runs a record's config is: its grid with the library's
-    defaults belongs to its problem's chapter; anything else (other optimizers, settings,
-    batch sizes or lrs) to "beyond" (runs the study reused there count once, in the study)."""
+    defaults belongs to its problem's chapter; the quarter-decade points (``fine``) to the
+    synthesis, which reads them; anything else (other optimizers, settings, batch sizes or
+    lrs) to "beyond" (runs the study reused there count once, in the study)."""
+    if fine.owns(cfg):
+        return "synthesis"
     from ..store import optim
     chapter = next((c for c, ps in study.chapters.items() if cfg["problem"] in ps), "none")
     spec = optim.OPTIMIZERS.get(cfg["optimizer"])

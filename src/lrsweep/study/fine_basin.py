@@ -28,7 +28,12 @@ def midpoints(cell: pd.DataFrame, within: float) -> list[float]:
     as the grid's lrs are."""
     lrs, lo, hi = analysis.basin_edges(cell, within)
     steps = range(max(lo - 1, 0), min(hi + 1, len(lrs) - 1))  # the step from lrs[k] to lrs[k + 1]
-    return [float(f"{(lrs[k] * lrs[k + 1]) ** 0.5:.3g}") for k in steps]
+    return [midpoint(lrs[k], lrs[k + 1]) for k in steps]
+
+
+def midpoint(a: float, b: float) -> float:
+    """The geometric midpoint of two lrs, rounded to 3 digits as the grid's lrs are."""
+    return float(f"{(a * b) ** 0.5:.3g}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,18 @@ class FineBasin:
             raise UsageError(f"the report trains no quarter-decade points on {problem!r}; it trains them "
                              f"on {', '.join(self.problems)} (lrsweep.study.fine_basin.PUBLISHED)")
         return budget
+
+    def owns(self, cfg: dict) -> bool:
+        """Whether a record's config is one of this design's midpoints (as planned: the study's
+        optimizers with their defaults, stage 1's seeds, between two lrs of the grid)."""
+        from ..store import optim, problems
+        if (cfg["problem"] not in self.problems or cfg["optimizer"] not in self.study.optimizers
+                or "schedule" in cfg or cfg["seed"] not in self.study.stage1_seeds
+                or cfg["hparams"] != optim.get(cfg["optimizer"]).defaults
+                or cfg["batch_size"] != problems.get(cfg["problem"]).batch_size):
+            return False
+        grid = self.study.grid_of(cfg["problem"])
+        return any(cfg["lr"] == midpoint(a, b) for a, b in zip(grid, grid[1:]))
 
     def specs(self, problem: str, stage1, stage1_table: pd.DataFrame) -> list:
         """One spec per optimizer: its midpoints, with stage 1's seeds, budget and settings."""
