@@ -9,12 +9,14 @@ from lrsweep.study import lr_study, registry
 
 @dataclass(frozen=True)
 class CountingStudy(lr_study.LrStudy):
-    """The published study, counting its reads per problem in a shared dict."""
+    """The published study, counting its reads per problem in a shared dict (not those of
+    the variants the alternatives vary from it: they are other studies, read once each)."""
     reads: dict | None = field(default=None, repr=False, compare=False)
 
     def stored(self, problems_, results_dir=None, *, train_missing=True):
-        for p in problems_:
-            self.reads[p] = self.reads.get(p, 0) + 1
+        if self.optimizers == lr_study.PUBLISHED.optimizers and not self.settings:
+            for p in problems_:
+                self.reads[p] = self.reads.get(p, 0) + 1
         return super().stored(problems_, results_dir, train_missing=train_missing)
 
 

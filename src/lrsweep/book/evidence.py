@@ -57,29 +57,30 @@ class Evidence:
         Each problem's study is read once per page (read again only to train it)."""
         study, problems = study or self.study, problems or self.problems
         may_train = self.may_train if may_train is None else may_train
-        tables, running = [], {}
-        for p in problems:
-            key = (repr(study), p)
-            if key not in self._read or (may_train and self._read[key][0] is None):
-                table, now = study.stored([p], self.results_dir, train_missing=may_train)
-                self._read[key] = (table, now.get(p))
-            table, now = self._read[key]
-            if table is None:
-                running[p] = now
-            else:
-                tables.append(table)
-        return (pd.concat(tables, ignore_index=True) if tables else None), running
+
+        def read(p):
+            table, now = study.stored([p], self.results_dir, train_missing=may_train)
+            return table, now.get(p)
+        return self._each(problems, lambda p: (repr(study), p), read,
+                          again=lambda table: may_train and table is None)
 
     def fine(self) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
-        """The quarter-decade design's final-epoch runs (``designs.fine``) on the page's
-        problems where it is complete, and the progress of those where it is not; never
-        trains (its runs are trained from the command line, ``lrsweep fine PROBLEM``)."""
+        """The quarter-decade design's runs (``designs.fine``) on the page's problems where
+        it is complete, and the progress of those where it is not; never trains (its runs
+        are trained from the command line, ``lrsweep fine PROBLEM``)."""
         fine = self.designs.fine
+        return self._each([p for p in self.problems if p in fine.problems], lambda p: ("fine", p),
+                          lambda p: fine.stored(p, self.results_dir))
+
+    def _each(self, problems: list[str], key, read, again=lambda table: False):
+        """``read(p)`` -> (table or None, progress) of each problem, once per page under
+        ``key(p)`` (again where ``again(table)``): the tables of those stored, concatenated,
+        and the progress of the others."""
         tables, running = [], {}
-        for p in [p for p in self.problems if p in fine.problems]:
-            if (key := ("fine", p)) not in self._read:
-                self._read[key] = fine.stored(p, self.results_dir)
-            table, now = self._read[key]
+        for p in problems:
+            if (k := key(p)) not in self._read or again(self._read[k][0]):
+                self._read[k] = read(p)
+            table, now = self._read[k]
             if table is None:
                 running[p] = now
             else:
