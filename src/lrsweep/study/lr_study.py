@@ -153,16 +153,14 @@ class LrStudy:
 
     def run(self, problem: str, results_dir: str | Path | None = None, *,
             train_missing: bool = True, **sweep_options) -> pd.DataFrame:
-        """Every stage for one problem; the tidy table of every run the study uses."""
+        """Every stage for one problem, each planned once the one before is stored (and
+        trained, unless ``train_missing`` is False); the tidy table of every run it uses."""
         from ..engine.sweep import run_sweep
-        stage1 = self._stage1(problem)
-        table = run_sweep(stage1, results_dir, train_missing=train_missing, **sweep_options)
-        stage2 = self._stage2(problem, stage1, table)
-        table = run_sweep(stage2 + [stage1], results_dir, train_missing=train_missing, **sweep_options)
-        if self.stages_of(problem) == 2:
-            return table
-        return run_sweep(self._stage3(problem, stage2, table) + stage2 + [stage1], results_dir,
-                         train_missing=train_missing, **sweep_options)
+        while True:
+            specs, _, now = self._planned(problem, results_dir)
+            table = run_sweep(specs, results_dir, train_missing=train_missing, **sweep_options)
+            if now.stage == now.stages:
+                return table
 
     def stored(self, problems_: list[str], results_dir: str | Path | None = None, *,
                train_missing: bool = True) -> tuple[pd.DataFrame | None, dict[str, Progress]]:
