@@ -20,7 +20,7 @@ def verdict_table(rows: pd.DataFrame) -> report.Table:
     problem's budget, the long runs past it (where they add epochs, not rows twice)."""
     keep = rows["epoch"].isin(SHOWN_EPOCHS) & ((rows["series"] == STUDY) | budget.past_study(rows))
     shown = report.with_regret_text(rows[keep])
-    return report.table(shown.assign(full=[f"{r} {ci}" for r, ci in zip(shown["regret_shown"], shown["ci"])]), {
+    return report.table(shown.assign(full=shown["regret_ci"]), {
         "problem": ("problem", wording.readable), "epochs": ("epoch", "{}"),
         "runs": ("series", lambda s: "long runs" if s == LONG else "study"),
         "tuned lr": ("tuned_lr", report.fmt_lr),

@@ -129,14 +129,17 @@ def with_regret_text(rows: pd.DataFrame, regret: str = "regret", lo: str = "lo",
                      paired: str = "paired") -> pd.DataFrame:
     """``rows`` plus ``regret_shown`` and ``ci``: a regret and its interval as the book prints
     them, rounded to what the interval supports; ``PAIRED_MARK`` follows an interval whose
-    test-set error was paired image by image (else it used the independence bound)."""
+    test-set error was paired image by image (else it used the independence bound); and
+    ``regret_ci``, the two together with the unit said once ("+0.4 [+0.0, +1.2] pp")."""
     marks = rows[paired].fillna(False) if paired in rows else pd.Series(False, index=rows.index)
     leads = rows["lead"] if "lead" in rows else pd.Series(math.nan, index=rows.index)
-    return rows.assign(
+    shown = rows.assign(
         regret_shown=[fmt_pp(r, (h - l) / 2) if math.isnan(ld) else "0 pp"
                       for r, l, h, ld in zip(rows[regret], rows[lo], rows[hi], leads)],
         ci=[fmt_ci(l, h, ld) + (PAIRED_MARK if m else "")
             for l, h, ld, m in zip(rows[lo], rows[hi], leads, marks)])
+    return shown.assign(regret_ci=[f"{r.removesuffix(' pp') if ci.startswith('[') else r} {ci}"
+                                   for r, ci in zip(shown["regret_shown"], shown["ci"])])
 
 
 def summary_table(summary: pd.DataFrame):
@@ -147,7 +150,7 @@ def summary_table(summary: pd.DataFrame):
     shown = with_regret_text(summary, lo="regret_lo", hi="regret_hi", paired="paired").assign(
         basin_shown=[fmt_basin(w, m) for w, m in zip(summary["basin_10"], summary["basin_10_most"])],
         opt_shown=[f"{optim.get(o).label} ({fmt_lr(lr)})" for o, lr in zip(summary["optimizer"], summary["default_lr"])],
-        regret_full=lambda d: [f"{r} {ci}, n = {n}" for r, ci, n in zip(d["regret_shown"], d["ci"], d["n_seeds"])],
+        regret_full=lambda d: [f"{rc}, n = {n}" for rc, n in zip(d["regret_ci"], d["n_seeds"])],
         accs=[f"{fmt_pct(a)} → {fmt_pct(b)}" for a, b in zip(summary["acc_default"], summary["acc_tuned"])])
     return table(shown, {
         "problem": ("problem", wording.readable),

@@ -43,7 +43,7 @@ def choices_table(rows: pd.DataFrame, how: str) -> report.Table:
     optimizer and a column per choice (``how``): the lr chosen, its regret with interval, n."""
     shown = report.with_regret_text(rows)
     lr = shown["lr"].map(lambda x: "none on the grid" if x is None or math.isnan(x) else report.fmt_lr(x))
-    shown["cell"] = [f"{x}: {r} {ci}, n = {n}" for x, r, ci, n in zip(lr, shown["regret_shown"], shown["ci"], shown["n"])]
+    shown["cell"] = [f"{x}: {rc}, n = {n}" for x, rc, n in zip(lr, shown["regret_ci"], shown["n"])]
     wide = shown.pivot(index=["problem", "optimizer"], columns=how, values="cell").reset_index()
     choices = list(dict.fromkeys(rows[how]))
     return report.table(_in_book_order(wide), {**NAMES, **{c: (c, "{}") for c in choices}})

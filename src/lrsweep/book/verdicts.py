@@ -208,7 +208,7 @@ def budget_short(rows: pd.DataFrame) -> str:
         return ""
     last = report.with_regret_text(long.loc[long.groupby("problem", sort=False)["epoch"].idxmax()])
     parts = [f"after {wording.plural(r.epoch, 'epoch')} on {wording.readable(r.problem)}, the default's "
-             f"regret is {r.regret_shown} {r.ci}, n = {r.n}: {r.verdict}" for r in last.itertuples()]
+             f"regret is {r.regret_ci}, n = {r.n}: {r.verdict}" for r in last.itertuples()]
     return f"Trained longer: {'; '.join(parts)}."
 
 
