@@ -83,12 +83,18 @@ def test_the_design_plans_midpoints_from_the_study_stage_1_and_reports_progress(
     now = design.progress("mnist_logreg", tmp_path)
     assert (now.stage, now.done, now.planned, now.what) == (2, 0, 1, "its quarter-decade points")
     assert evidence.fine_basins() is None and evidence.fine()[1]["mnist_logreg"] == now
+    from lrsweep.book import synthesis
+    text, values = synthesis.fine_section(evidence)
+    assert text.startswith("Still running") and "quarter-decade points" in text and not values
     table_ = design.run("mnist_logreg", tmp_path, executor="inprocess", quiet=True)
     assert sorted(table_["lr"].unique()) == [1e-3, 0.00316, 1e-2]
     assert design.progress("mnist_logreg", tmp_path).complete
     fresh = Evidence(tmp_path, study=study, problems=["mnist_logreg"],
                      designs=registry.Designs(study=study, fine=design))
     assert fresh.fine_basins()["n_lrs"].tolist() == [3]
+    text, values = synthesis.fine_section(fresh)
+    assert "tbl-fine-basins" in text and "Still running" not in text
+    assert values["fine_problems"] == "MNIST (logistic regression)" and values["fine_seeds"] == "1 seed"
 
 
 def test_the_quarter_decade_points_count_in_the_synthesis_costs():

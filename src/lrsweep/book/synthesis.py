@@ -50,16 +50,21 @@ def choices_table(rows: pd.DataFrame, how: str) -> report.Table:
 
 
 def fine_section(evidence: Evidence) -> tuple[str, dict]:
-    """The basins on the quarter-decade design (``study.fine_basin``): MyST text and the
-    values it glues; while its runs are not all stored, what is still running."""
-    _, running = evidence.fine()
-    fine = evidence.fine_basins()
-    if fine is None:
-        return verdicts.pending_note(running) or "No quarter-decade points are planned on these problems.\n", {}
+    """The basins on the quarter-decade design (``study.fine_basin``) where its runs are all
+    stored: MyST text and the values it glues, and what is still running (the sensitivity
+    rule reads them only once every problem of the design has them)."""
+    table, running = evidence.fine()
+    note = verdicts.pending_note(running)
+    if table is None:
+        return note or "No quarter-decade points are planned on these problems.\n", {}
+    fine = analysis.fine_basins(analysis.final_epoch(table), evidence.designs.fine.study.stage1_seeds)
     values = {"fine_table": basin_table(fine),
               "fine_problems": wording.and_list([wording.readable(p) for p in fine["problem"].unique()]),
               "fine_seeds": wording.plural(len(evidence.designs.fine.study.stage1_seeds), "seed")}
-    return report.fill("fine_basins", table=report.table_block(
+    if running:
+        note += (" Until they are, the sensitivity near the best is worded from the half-decade basins "
+                 "([Method](method)).")
+    return report.fill("fine_basins", pending=note, table=report.table_block(
         "fine_table", "Basin widths on the quarter-decade grid near the best: decades of learning rate "
         "within each tolerance of the best, per problem and optimizer (one seed)", "tbl-fine-basins")), values
 
