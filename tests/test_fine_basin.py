@@ -95,6 +95,8 @@ def test_the_design_plans_midpoints_from_the_study_stage_1_and_reports_progress(
     text, values = synthesis.fine_section(fresh)
     assert "tbl-fine-basins" in text and "Still running" not in text
     assert values["fine_problems"] == "MNIST (logistic regression)" and values["fine_seeds"] == "1 seed"
+    import re  # widths in quarter decades need two decimals ("1.25", not "1.2")
+    assert all(re.match(r"\d\.\d\d (to \d\.\d\d|or more)$", c) for c in values["fine_table"].cells.iloc[:, 2:].stack())
 
 
 def test_the_quarter_decade_points_count_in_the_synthesis_costs():

@@ -57,10 +57,10 @@ def fmt_share(x: float, lo: float, hi: float) -> str:
     return f"{x:.{d}f}% [{lo:.{d}f}, {hi:.{d}f}]"
 
 
-def fmt_basin(width: float, most: float) -> str:
+def fmt_basin(width: float, most: float, decimals: int = 1) -> str:
     """A basin width with the most the grid allows: "1.0 to 2.0", or "1.5 or more" where
-    the basin reaches an end of the grid."""
-    return f"{width:.1f} or more" if math.isinf(most) else f"{width:.1f} to {most:.1f}"
+    the basin reaches an end of the grid (``decimals=2`` on a quarter-decade grid)."""
+    return f"{width:.{decimals}f} or more" if math.isinf(most) else f"{width:.{decimals}f} to {most:.{decimals}f}"
 
 
 class Link(str):

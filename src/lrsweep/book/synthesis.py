@@ -27,13 +27,14 @@ def _in_book_order(rows: pd.DataFrame) -> pd.DataFrame:
 NAMES = {"problem": ("problem", wording.readable), "optimizer": ("optimizer", wording.optimizer_name)}
 
 
-def basin_table(summary: pd.DataFrame) -> report.Table:
-    """Per problem and optimizer, each basin width with the most the grid allows."""
+def basin_table(summary: pd.DataFrame, decimals: int = 1) -> report.Table:
+    """Per problem and optimizer, each basin width with the most the grid allows (to
+    ``decimals``: 1 on the half-decade grid, 2 on the quarter-decade points)."""
     cols = dict(NAMES)
     shown = _in_book_order(summary)
     for d in analysis.BASIN_DELTAS:
         k = f"basin_{round(d * 1000)}"
-        shown[k + "_shown"] = [report.fmt_basin(w, m) for w, m in zip(shown[k], shown[k + "_most"])]
+        shown[k + "_shown"] = [report.fmt_basin(w, m, decimals) for w, m in zip(shown[k], shown[k + "_most"])]
         cols[f"decades within {100 * d:g} pt"] = (k + "_shown", "{}")
     return report.table(shown, cols)
 
@@ -58,7 +59,7 @@ def fine_section(evidence: Evidence) -> tuple[str, dict]:
     if table is None:
         return note or "No quarter-decade points are planned on these problems.\n", {}
     fine = analysis.fine_basins(analysis.final_epoch(table), evidence.designs.fine.study.stage1_seeds)
-    values = {"fine_table": basin_table(fine),
+    values = {"fine_table": basin_table(fine, decimals=2),
               "fine_problems": wording.and_list([wording.readable(p) for p in fine["problem"].unique()]),
               "fine_seeds": wording.plural(len(evidence.designs.fine.study.stage1_seeds), "seed")}
     if running:
