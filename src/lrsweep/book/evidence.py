@@ -87,10 +87,11 @@ class Evidence:
                 tables.append(table)
         return (pd.concat(tables, ignore_index=True) if tables else None), running
 
-    def fine_basins(self) -> pd.DataFrame | None:
+    def fine_basins(self, partial: bool = False) -> pd.DataFrame | None:
         """``analysis.fine_basins`` of the quarter-decade design once it is complete on all
-        the page's problems it covers (None before: the half-decade basins speak alone)."""
+        the page's problems it covers (None before: the half-decade basins speak alone);
+        with ``partial``, of the problems where it is complete so far."""
         table, running = self.fine()
-        if table is None or running:
+        if table is None or (running and not partial):
             return None
         return analysis.fine_basins(analysis.final_epoch(table), self.designs.fine.study.stage1_seeds)

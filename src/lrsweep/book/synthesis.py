@@ -54,11 +54,10 @@ def fine_section(evidence: Evidence) -> tuple[str, dict]:
     """The basins on the quarter-decade design (``study.fine_basin``) where its runs are all
     stored: MyST text and the values it glues, and what is still running (the sensitivity
     rule reads them only once every problem of the design has them)."""
-    table, running = evidence.fine()
+    running, fine = evidence.fine()[1], evidence.fine_basins(partial=True)
     note = verdicts.pending_note(running)
-    if table is None:
+    if fine is None:
         return note or "No quarter-decade points are planned on these problems.\n", {}
-    fine = analysis.fine_basins(analysis.final_epoch(table), evidence.designs.fine.study.stage1_seeds)
     values = {"fine_table": basin_table(fine, decimals=2),
               "fine_problems": wording.and_list([wording.readable(p) for p in fine["problem"].unique()]),
               "fine_seeds": wording.plural(len(evidence.designs.fine.study.stage1_seeds), "seed")}
